@@ -1,0 +1,240 @@
+"""The build, step by step: read everything, execute (or load frozen results), render, write."""
+from __future__ import annotations
+
+import os
+import warnings
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from builder.config import SiteConfig, load_config
+from builder.errors import BuildError, ExecutionError, FreezeError, SourceError
+from builder.executor import ExecutionOptions, Progress, execute_post
+from builder.freeze import (dump_record, executed_from_record, load_record, make_record,
+                            record_path, stale_reasons)
+from builder.listings import neighbours, render_home, sort_posts
+from builder.model import ExecutedPost, Page, Post
+from builder.progress import Reporter
+from builder.reader import read_post
+from builder.render import RenderContext, render_post
+from builder.templates import THEME_DIR, make_environment
+from builder.writer import Writer, remove_source_files, write_source_file
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    source: Path = Path(".")
+    dest: Path | None = None
+    jobs: int = os.cpu_count() or 1
+    frozen: bool = False
+    force: tuple[str, ...] | bool = False       # True: every post; a tuple: these posts
+    keep_going: bool = False
+    drafts: bool = False
+    future: bool = False
+    execute: bool = True
+    verbose: bool = False
+
+    @property
+    def output(self) -> Path:
+        return self.dest or self.source / "_site"
+
+
+@dataclass
+class BuildResult:
+    pages: int = 0
+    failures: list[BuildError] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+
+def build_site(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
+    """Build the site in `options.source` into `options.output`."""
+    reporter = reporter or Reporter(verbose=options.verbose)
+    config = load_config(options.source)
+    posts = select_posts(read_posts(options.source, config), options)
+    context = RenderContext(make_environment(options.source, config), config, posts_by_name(posts))
+    writer = Writer(options.output)
+    result = BuildResult()
+    links = neighbours(sort_posts(posts))
+    for executed in execute_posts(posts, config, options, reporter, result):
+        writer.write_page(render_post(executed, context, links[executed.post.path]))
+    if result.failures and not options.keep_going:
+        reporter.finish(0)
+        return result
+    for page in render_home(sort_posts(posts), context):
+        writer.write_page(page)
+    copy_assets(options.source, writer)
+    writer.commit()
+    result.pages = len(writer.produced)
+    reporter.finish(result.pages)
+    return result
+
+
+def read_posts(site_dir: Path, config: SiteConfig) -> list[Post]:
+    """Every post under posts/, validated; all problems reported together."""
+    posts, problems = [], []
+    for path in sorted((site_dir / "posts").glob("*.md")) + sorted((site_dir / "posts").glob("*.markdown")):
+        try:
+            posts.append(read_post(site_dir, path, config))
+        except BuildError as error:
+            problems.append(error)
+    if problems:
+        raise SourceErrors(problems)
+    check_unique_urls(posts)
+    return posts
+
+
+class SourceErrors(SourceError):
+    """Several source problems, reported in one go."""
+
+    def __init__(self, problems: list[BuildError]):
+        super().__init__("\n\n".join(str(p) for p in problems))
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def check_unique_urls(posts: list[Post]) -> None:
+    seen: dict[str, str] = {}
+    for post in posts:
+        if post.url in seen:
+            raise SourceError(f"the URL {post.url} is also claimed by {seen[post.url]}", post.path,
+                              "Give one of the two posts a different `permalink:` or file name.")
+        seen[post.url] = post.path
+
+
+def select_posts(posts: list[Post], options: BuildOptions) -> list[Post]:
+    """Drop unpublished posts and posts dated in the future unless asked for."""
+    now = build_time()
+    return [p for p in posts if (options.drafts or p.get("published", True) is not False)
+            and (options.future or p.date <= now)]
+
+
+def build_time() -> datetime:
+    """Now, or SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+
+
+def posts_by_name(posts: list[Post]) -> dict[str, str]:
+    return {Path(p.path).stem: p.url for p in posts}
+
+
+def execution_options(post: Post, config: SiteConfig) -> ExecutionOptions:
+    seed = post.get("seed", 0)
+    return ExecutionOptions(seed=None if seed is False else int(seed),
+                            timeout=int(post.get("timeout") or config.timeout),
+                            post_timeout=int(config.post_timeout),
+                            kernel=str(post.get("kernel") or "python3"))
+
+
+def execute_posts(posts: list[Post], config: SiteConfig, options: BuildOptions,
+                  reporter: Reporter, result: BuildResult):
+    """Yield each post with its outputs as soon as it has them; run what must run in parallel."""
+    reporter.total = len(posts)
+    to_run = []
+    for post in posts:
+        plan = plan_post(post, config, options)
+        if isinstance(plan, ExecutedPost):
+            reporter.cached(post)
+            yield plan
+        elif isinstance(plan, BuildError):
+            result.failures.append(plan)
+            reporter.failed(post.path, str(plan))
+            if not options.keep_going:
+                return
+        else:
+            to_run.append((post, plan))
+    yield from run_in_parallel(to_run, config, options, reporter, result)
+
+
+def plan_post(post: Post, config: SiteConfig, options: BuildOptions):
+    """An ExecutedPost when nothing must run, a list of reasons to run, or a BuildError."""
+    if not options.execute or not post.executes:
+        return ExecutedPost(post, {}, {}, from_cache=True)
+    record = load_record(options.source, post)
+    exec_options = execution_options(post, config)
+    if options.frozen:
+        reasons = stale_reasons(record, post, exec_options, options.source, check_packages=False)
+        if reasons:
+            return FreezeError(f"the frozen result is stale: {'; '.join(reasons)}",
+                               f"{post.path} ({record_path(post)})",
+                               "Run `make site` (or `python -m builder build`) with PyTorch installed, "
+                               "then commit the _freeze/ and assets/img/ changes.")
+        return executed_from_record(post, record)
+    if forced(post, options):
+        return ["forced"]
+    reasons = stale_reasons(record, post, exec_options, options.source)
+    return reasons or executed_from_record(post, record)
+
+
+def forced(post: Post, options: BuildOptions) -> bool:
+    if options.force is True:
+        return True
+    return bool(options.force) and any(name in (post.path, Path(post.path).name, Path(post.path).stem)
+                                       for name in options.force)
+
+
+def run_in_parallel(to_run, config: SiteConfig, options: BuildOptions, reporter: Reporter,
+                    result: BuildResult):
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        pending: dict[Future, Post] = {}
+        for post, reasons in to_run:
+            reporter.running(post, reasons)
+            pending[pool.submit(run_post, post, config, options, reporter)] = post
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: pending[f].path):
+                post = pending.pop(future)
+                try:
+                    yield future.result()
+                except BuildError as error:
+                    result.failures.append(error)
+                    reporter.failed(post.path, str(error))
+                    if not options.keep_going:
+                        for other in pending:
+                            other.cancel()
+                        return
+                    fallback = last_good(post, options)
+                    if fallback is not None:
+                        yield fallback
+
+
+def last_good(post: Post, options: BuildOptions) -> ExecutedPost | None:
+    record = load_record(options.source, post)
+    return executed_from_record(post, record) if record else None
+
+
+def run_post(post: Post, config: SiteConfig, options: BuildOptions, reporter: Reporter) -> ExecutedPost:
+    """Execute one post, store its figures and freeze record, and return its outputs."""
+    exec_options = execution_options(post, config)
+    progress = Progress(on_cell=reporter.cell, on_output=reporter.output if options.verbose else None)
+    run = execute_post(post, options.source, exec_options, progress)
+    folder = f"assets/img/{post.slug}"
+    for path, data in sorted(run.figures.items()):
+        write_source_file(options.source, path, data, folder)
+    remove_source_files(options.source, folder, set(run.figures))
+    record = make_record(post, exec_options, run, options.source)
+    write_source_file(options.source, record_path(post), dump_record(record), "_freeze")
+    reporter.executed(post, run.seconds)
+    return executed_from_record(post, record, from_cache=False)
+
+
+def copy_assets(site_dir: Path, writer: Writer) -> None:
+    """The theme's assets (not its images), then the site's own, which win."""
+    sources = {}
+    theme_assets = THEME_DIR / "assets"
+    for path in sorted(theme_assets.rglob("*")) if theme_assets.is_dir() else []:
+        relative = path.relative_to(THEME_DIR).as_posix()
+        if path.is_file() and not relative.startswith("assets/img/"):
+            sources[relative] = path
+    site_assets = site_dir / "assets"
+    for path in sorted(site_assets.rglob("*")) if site_assets.is_dir() else []:
+        if path.is_file() and not path.name.startswith("."):
+            sources[path.relative_to(site_dir).as_posix()] = path
+    for relative, path in sorted(sources.items()):
+        writer.write(relative, path.read_bytes())

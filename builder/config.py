@@ -1,0 +1,126 @@
+"""Typed site settings from `_config.yml`, each declared once with its default and help."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from builder.errors import ConfigError, Location
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: type | tuple[type, ...]
+    default: Any
+    help: str
+
+
+SETTINGS = (
+    Setting("title", str, "Untitled site", "The site's name, shown in the masthead and the feed."),
+    Setting("description", str, "", "One sentence about the site, for search engines and the feed."),
+    Setting("url", str, "", "Scheme and host of the published site, e.g. https://user.github.io."),
+    Setting("baseurl", str, "", "Path the site lives under, e.g. /blog for a GitHub project site."),
+    Setting("author", dict, {}, "Site author: name, bio, avatar, links."),
+    Setting("lang", str, "en", "Language of the pages, e.g. en or zh-CN."),
+    Setting("permalink", str, "date", "URL pattern of posts: date, pretty, none or a pattern."),
+    Setting("timezone", str, "UTC", "Time zone of dates written without one."),
+    Setting("paginate", int, 10, "Posts per page on the home page."),
+    Setting("navigation", list, [], "Masthead links: a list of {title, url}."),
+    Setting("timeout", int, 600, "Seconds one code cell may run before it is stopped."),
+    Setting("post_timeout", int, 3600, "Seconds a whole post may run before it is stopped."),
+    Setting("comments", dict, {}, "Comments provider settings; off unless `provider` is set."),
+    Setting("repository", str, "", "GitHub repository owner/name, for notebook links."),
+    Setting("exclude", list, [], "Files and folders that are not part of the site."),
+)
+KNOWN = {s.name: s for s in SETTINGS}
+# Keys Jekyll sites commonly carry that we accept without use.
+TOLERATED = {"markdown", "theme", "remote_theme", "plugins", "include", "encoding", "locale",
+             "name", "subtitle", "email", "logo", "github_username", "twitter_username",
+             "minimal_mistakes_skin", "search", "footer", "defaults", "collections", "kramdown",
+             "future", "show_drafts", "excerpt_separator", "cname", "analytics"}
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Validated settings; `values` also carries unknown keys so Liquid's `site.*` can read them."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def site_url(self) -> str:
+        return self.values["url"].rstrip("/")
+
+    @property
+    def base(self) -> str:
+        return normalise_baseurl(self.values["baseurl"])
+
+
+def normalise_baseurl(baseurl: str) -> str:
+    """'' or '/blog' (leading slash, no trailing one)."""
+    stripped = baseurl.strip("/")
+    return f"/{stripped}" if stripped else ""
+
+
+def load_config(site_dir: Path) -> SiteConfig:
+    """Read `_config.yml` in `site_dir` (optional) and check every known key's type."""
+    path = site_dir / "_config.yml"
+    raw = read_config_file(path) if path.exists() else {}
+    return validate_config(raw, "_config.yml")
+
+
+def read_config_file(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("the file is not valid UTF-8", "_config.yml",
+                          "Save the file with UTF-8 encoding.") from None
+    except yaml.YAMLError as error:
+        raise yaml_config_error(error) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("the file must be a mapping of keys to values",
+                          "_config.yml", "Write one `key: value` per line.")
+    return data
+
+
+def yaml_config_error(error: yaml.YAMLError) -> ConfigError:
+    mark = getattr(error, "problem_mark", None)
+    where = Location("_config.yml", mark.line + 1 if mark else None)
+    problem = getattr(error, "problem", None) or str(error)
+    return ConfigError(f"invalid YAML: {problem}", where,
+                       "Check indentation (spaces, not tabs) and quote values containing ':' or '#'.")
+
+
+def validate_config(raw: Mapping[str, Any], where: str) -> SiteConfig:
+    problems = [type_problem(KNOWN[key], value) for key, value in raw.items() if key in KNOWN]
+    problems = [p for p in problems if p]
+    if problems:
+        raise ConfigError("; ".join(problems), where, "Fix the listed keys; see the README for each key's type.")
+    for key in sorted(set(raw) - set(KNOWN) - TOLERATED):
+        warnings.warn(f"{where}: unknown key `{key}` is ignored (available to templates as site.{key})")
+    values = {s.name: s.default for s in SETTINGS}
+    values.update({key: value for key, value in raw.items() if value is not None})
+    values["author"] = {"name": "", "bio": "", "avatar": ""} | values["author"]
+    return SiteConfig(values)
+
+
+def type_problem(setting: Setting, value: Any) -> str | None:
+    if value is None or (isinstance(value, setting.kind) and not isinstance(value, bool)):
+        return None
+    return (f"`{setting.name}` must be a {readable_type(setting.kind.__name__)}, "
+            f"not {value!r} ({setting.help})")
+
+
+def readable_type(name: str) -> str:
+    return {"str": "string", "int": "whole number", "dict": "mapping", "list": "list"}.get(name, name)

@@ -1,0 +1,59 @@
+"""The small vocabulary of errors the builder reports to authors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file, optionally a line and a code cell."""
+
+    path: str
+    line: int | None = None
+    cell: int | None = None
+
+    def __str__(self) -> str:
+        text = self.path if self.line is None else f"{self.path}:{self.line}"
+        return text if self.cell is None else f"{text} (cell {self.cell})"
+
+
+class BuildError(Exception):
+    """A problem the author can fix: what is wrong, where, and what to do."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, where: Location | str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text}\n  Hint: {self.hint}" if self.hint else text
+
+
+class SourceError(BuildError):
+    """A post, page or data file that cannot be read as written."""
+
+
+class TemplateError(BuildError):
+    """A layout or include that is missing or broken."""
+
+
+class ExecutionError(BuildError):
+    """A post's code failed, hung or crashed its kernel."""
+
+
+class FreezeError(BuildError):
+    """A frozen result that is missing or no longer matches its post."""
+
+
+class ContainmentError(BuildError):
+    """A path that would write outside the output folder."""
+
+
+class ConfigError(BuildError):
+    """Bad `_config.yml` or bad command-line usage."""
+
+    exit_code = 2

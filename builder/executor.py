@@ -1,0 +1,261 @@
+"""Run a post's code cells in one fresh Jupyter kernel and collect their outputs.
+
+The only interface is `execute_post(post, options) -> Execution`; nothing here reads the
+cache or writes files, so another engine could take its place.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from builder.errors import ExecutionError, Location
+from builder.figures import FigureError, figure_name, png_size, strip_png_metadata
+from builder.kernel_probe import REPORT, setup_code
+from builder.model import CellResult, CodeCell, Output, Post
+from builder.outputs import clean_text_output, strip_ansi
+
+SCRATCH_SKIP = {"_site", "_freeze", "posts"}
+VOLATILE_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}>")
+
+
+@dataclass(frozen=True)
+class ExecutionOptions:
+    """Everything execution depends on besides the code (part of the cache key)."""
+
+    seed: int | None = 0
+    timeout: int = 600
+    post_timeout: int = 3600
+    kernel: str = "python3"
+
+    def as_key(self) -> dict[str, Any]:
+        return {"seed": self.seed, "timeout": self.timeout, "post_timeout": self.post_timeout,
+                "kernel": self.kernel}
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What one run of a post produced."""
+
+    results: dict[int, CellResult]
+    figures: dict[str, bytes]          # site-relative path -> PNG bytes (metadata stripped)
+    reads: tuple[str, ...]             # site files the code opened
+    packages: dict[str, str]           # distributions the code imported -> versions
+    device: str
+    python: str
+    seconds: float
+
+
+@dataclass
+class Progress:
+    """Callbacks for live progress; all optional."""
+
+    on_cell: Callable[[Post, CodeCell], None] = lambda post, cell: None
+    on_output: Callable[[Post, str], None] | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def execute_post(post: Post, site_dir: Path, options: ExecutionOptions,
+                 progress: Progress | None = None) -> Execution:
+    """Execute the post's evaluated cells in order, in a scratch working directory."""
+    import nbformat
+    progress = progress or Progress()
+    cells = [cell for cell in post.cells if cell.evaluated]
+    notebook = build_notebook(post, cells, site_dir, options)
+    started = time.monotonic()
+    with scratch_directory(site_dir) as scratch:
+        run_notebook(notebook, post, cells, scratch, options, progress)
+    seconds = time.monotonic() - started
+    report = json.loads(stream_text(notebook.cells[-1]["outputs"]).strip().splitlines()[-1])
+    results, figures = collect_outputs(post, cells, notebook.cells[1:-1])
+    return Execution(results, figures, tuple(report["reads"]), report["packages"],
+                     report["device"], report["python"], round(seconds, 2))
+
+
+def build_notebook(post: Post, cells: list[CodeCell], site_dir: Path, options: ExecutionOptions):
+    import nbformat
+    code = "\n".join(cell.code for cell in cells)
+    setup = setup_code(options.seed, str(site_dir.resolve()), code)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(setup)]
+    for cell in cells:
+        tags = ["raises-exception"] if "raises-exception" in cell.tags else []
+        notebook.cells.append(nbformat.v4.new_code_cell(cell.source, metadata={"tags": tags}))
+    notebook.cells.append(nbformat.v4.new_code_cell(REPORT))
+    notebook.metadata["kernelspec"] = {"name": options.kernel, "display_name": options.kernel,
+                                       "language": "python"}
+    return notebook
+
+
+class scratch_directory:
+    """A temporary working directory that sees the site's data files through symlinks."""
+
+    def __init__(self, site_dir: Path):
+        self.site_dir = site_dir.resolve()
+
+    def __enter__(self) -> Path:
+        self.path = Path(tempfile.mkdtemp(prefix="builder-run-"))
+        for entry in sorted(self.site_dir.iterdir()):
+            if not entry.name.startswith(".") and entry.name not in SCRATCH_SKIP:
+                (self.path / entry.name).symlink_to(entry)
+        return self.path
+
+    def __exit__(self, *exc_info) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
+                 options: ExecutionOptions, progress: Progress) -> None:
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    deadline = time.monotonic() + options.post_timeout
+    state = {"cell": None}
+
+    def on_cell_start(cell, cell_index, **_):
+        state["cell"] = cells[cell_index - 1] if 0 < cell_index <= len(cells) else None
+        if state["cell"] is not None:
+            progress.on_cell(post, state["cell"])
+
+    client = NotebookClient(
+        notebook, kernel_name=options.kernel, resources={"metadata": {"path": str(scratch)}},
+        timeout=options.timeout, timeout_func=lambda cell: remaining(deadline, options.timeout),
+        allow_errors=False, shutdown_kernel="immediate", on_cell_start=on_cell_start,
+        record_timing=False, startup_timeout=120, interrupt_on_timeout=False,
+    )
+    env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    try:
+        client.execute(cwd=str(scratch), env=env)
+    except CellTimeoutError:
+        raise timeout_error(post, state["cell"], options) from None
+    except DeadKernelError:
+        raise ExecutionError("the kernel died while running this cell (a crash, os._exit or "
+                             "running out of memory)", cell_location(post, state["cell"]),
+                             "Run the cell as a script to see the crash; reduce memory use.") from None
+    except CellExecutionError:
+        raise code_error(post, state["cell"], notebook) from None
+
+
+def remaining(deadline: float, cell_timeout: int) -> int:
+    return max(1, min(cell_timeout, int(deadline - time.monotonic())))
+
+
+def cell_location(post: Post, cell: CodeCell | None, line: int | None = None) -> Location:
+    if cell is None:
+        return Location(post.path)
+    return Location(post.path, cell.markdown_line(line) if line else cell.fence_line, cell.number)
+
+
+def timeout_error(post: Post, cell: CodeCell | None, options: ExecutionOptions) -> ExecutionError:
+    return ExecutionError(
+        f"the cell ran longer than its time limit ({options.timeout} s per cell, "
+        f"{options.post_timeout} s per post) and was stopped", cell_location(post, cell),
+        "Make the cell faster, or raise `timeout:` in the post's front matter.")
+
+
+def code_error(post: Post, cell: CodeCell | None, notebook) -> ExecutionError:
+    error = next((o for c in notebook.cells for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"), None)
+    traceback = clean_traceback(error["traceback"]) if error else ""
+    summary = f"{error['ename']}: {error['evalue']}" if error else "the cell failed"
+    line = failing_line(traceback)
+    excerpt = source_excerpt(cell, line) if cell else ""
+    return ExecutionError(
+        f"{summary}\n\n{excerpt}\n{traceback}".rstrip(), cell_location(post, cell, line),
+        "Fix the code at the line above and rebuild; if the error is part of the lesson, "
+        "add `#| tags: [raises-exception]` as the cell's first line.")
+
+
+def clean_traceback(lines: list[str]) -> str:
+    return strip_ansi("\n".join(lines))
+
+
+def failing_line(traceback: str) -> int | None:
+    """The line of the deepest frame inside the failing cell."""
+    found = re.findall(r"^Cell In\[\d+\], line (\d+)", traceback, re.MULTILINE)
+    return int(found[0]) if found else None
+
+
+def source_excerpt(cell: CodeCell, line: int | None, context: int = 2) -> str:
+    lines = cell.source.split("\n")
+    line = line or 1
+    start, end = max(1, line - context), min(len(lines), line + context)
+    rows = []
+    for number in range(start, end + 1):
+        marker = ">" if number == line else " "
+        rows.append(f"{marker} {cell.markdown_line(number):>5} | {lines[number - 1]}")
+    return "\n".join(rows)
+
+
+def stream_text(outputs: list) -> str:
+    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+
+
+def collect_outputs(post: Post, cells: list[CodeCell], nb_cells: list) -> tuple[dict, dict]:
+    results, figures = {}, {}
+    for cell, nb_cell in zip(cells, nb_cells):
+        outputs = []
+        for raw in merge_streams(nb_cell.get("outputs", [])):
+            outputs.append(convert_output(post, cell, raw, figures))
+        results[cell.number] = CellResult(cell.number, tuple(o for o in outputs if o))
+    return results, figures
+
+
+def merge_streams(outputs: list) -> list:
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous["name"] == output["name"]):
+            merged[-1] = dict(previous, text=previous["text"] + output["text"])
+        else:
+            merged.append(dict(output))
+    return merged
+
+
+def convert_output(post: Post, cell: CodeCell, raw: dict, figures: dict) -> Output | None:
+    kind = raw.get("output_type")
+    if kind == "stream":
+        return Output("stream", text=clean_text_output(raw["text"]), name=raw["name"])
+    if kind == "error":
+        return Output("error", text=clean_traceback(raw["traceback"]))
+    data = raw.get("data", {})
+    if "image/png" in data:
+        return figure_output(post, cell, base64.b64decode(data["image/png"]), figures)
+    if "text/html" in data:
+        return Output("html", text=join_text(data["text/html"]))
+    if "text/plain" in data:
+        text = VOLATILE_ADDRESS.sub(" at 0x…>", join_text(data["text/plain"]))
+        return Output("text", text=clean_text_output(text))
+    return None
+
+
+def join_text(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else "".join(value)
+
+
+def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict) -> Output:
+    index = sum(1 for path in figures if path.startswith(figure_prefix(post, cell)))
+    try:
+        name = figure_name(cell.options.get("label"), cell.number, index)
+        data = strip_png_metadata(data)
+    except FigureError as error:
+        raise ExecutionError(str(error), cell_location(post, cell),
+                             "Use a label of letters, digits, '-', '_' and '.'.") from None
+    path = f"assets/img/{post.slug}/{name}"
+    figures[path] = data
+    width, height = png_size(data)
+    return Output("image", path=path, sha256=hashlib.sha256(data).hexdigest(),
+                  width=width, height=height, text=str(cell.options.get("fig-alt") or ""))
+
+
+def figure_prefix(post: Post, cell: CodeCell) -> str:
+    label = cell.options.get("label")
+    return f"assets/img/{post.slug}/{label or f'cell{cell.number}-'}"

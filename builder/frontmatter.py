@@ -1,0 +1,110 @@
+"""Split and validate a post's YAML front matter."""
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import date, datetime
+from typing import Any
+
+import yaml
+
+from builder.errors import Location, SourceError
+
+FENCE = "---"
+# key -> (accepted types, readable description)
+FRONT_MATTER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "layout": ((str,), "a layout name such as single"),
+    "title": ((str, int, float), "text"),
+    "excerpt": ((str,), "text"),
+    "description": ((str,), "text"),
+    "date": ((datetime, date), "a date such as 2017-08-11 or 2017-08-11 10:00:00 +08:00"),
+    "modified": ((datetime, date, str), "a date such as 2017-08-11T11:55:22-04:00"),
+    "last_modified_at": ((datetime, date, str), "a date"),
+    "permalink": ((str,), "a URL path such as /linear-regression/"),
+    "published": ((bool,), "true or false"),
+    "tags": ((list, str), "a list such as [pytorch, regression]"),
+    "categories": ((list, str), "a list such as [tutorial]"),
+    "category": ((str,), "one category name"),
+    "toc": ((bool,), "true or false"),
+    "toc_label": ((str,), "text"),
+    "toc_sticky": ((bool,), "true or false"),
+    "toc_icon": ((str,), "an icon name"),
+    "author_profile": ((bool,), "true or false"),
+    "author": ((str, dict), "a name"),
+    "comments": ((bool,), "true or false"),
+    "share": ((bool,), "true or false"),
+    "related": ((bool,), "true or false"),
+    "read_time": ((bool,), "true or false"),
+    "header": ((dict,), "a mapping with overlay_image, overlay_color, caption, ..."),
+    "seed": ((int, bool), "a whole number, or false to not seed"),
+    "timeout": ((int,), "seconds, a whole number"),
+    "kernel": ((str,), "a Jupyter kernel name such as python3"),
+    "device": ((str,), "cpu or cuda"),
+    "image": ((str, dict), "an image path"),
+    "lang": ((str,), "a language code such as zh-CN"),
+    "sitemap": ((bool,), "true or false"),
+    "classes": ((str, list), "CSS class names"),
+    "execute": ((bool,), "true or false"),
+}
+
+
+def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
+    """Return (front matter, body, line number of the body's first line)."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != FENCE:
+        return {}, text, 1
+    closing = next((i for i, line in enumerate(lines[1:], 1) if line.rstrip() in (FENCE, "...")), None)
+    if closing is None:
+        raise SourceError("the front matter has no closing `---`", Location(path, 1),
+                          "Did you forget the closing `---` line after the YAML block?")
+    data = parse_yaml("\n".join(lines[1:closing]), path)
+    return data, "\n".join(lines[closing + 1:]), closing + 2
+
+
+def parse_yaml(text: str, path: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark else 1   # +1 for 1-based, +1 for the opening fence
+        problem = getattr(error, "problem", None) or "cannot be parsed"
+        raise SourceError(f"invalid YAML in the front matter: {problem}", Location(path, line),
+                          "Indent with spaces (not tabs) and quote values that contain ': ' or start with a symbol.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SourceError("the front matter must be `key: value` lines", Location(path, 2),
+                          "Write one `key: value` per line between the two `---` lines.")
+    return data
+
+
+def check_front_matter(data: dict[str, Any], path: str, text: str) -> list[SourceError]:
+    """Type problems of known keys; unknown keys only warn. `text` is the whole source file."""
+    problems = []
+    for key, value in data.items():
+        if key not in FRONT_MATTER_KEYS:
+            warnings.warn(f"{path}: unknown front matter key `{key}` is ignored (available as page.{key})")
+            continue
+        types, description = FRONT_MATTER_KEYS[key]
+        if value is not None and not is_instance(value, types):
+            problems.append(SourceError(f"front matter `{key}` must be {description}, not {value!r}",
+                                        Location(path, find_key_line(text, key)),
+                                        f"Change `{key}:` in the front matter."))
+    return problems
+
+
+def is_instance(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+def find_key_line(text: str, key: str) -> int | None:
+    """The line of a top-level `key:` in the file's front matter."""
+    pattern = re.compile(rf"^{re.escape(str(key))}\s*:")
+    for number, line in enumerate(text.split("\n")[1:], 2):
+        if line.rstrip() == FENCE:
+            return None
+        if pattern.match(line):
+            return number
+    return None

@@ -1,0 +1,141 @@
+"""The part of Jekyll's Liquid that imported posts use, expanded before Markdown.
+
+Supported: `{{ site.* }}` and `{{ page.* }}` (with `relative_url` / `absolute_url`),
+`{% raw %}`, `{% include NAME key="value" %}`, `{% highlight LANG %}`, `{% post_url NAME %}`
+and `{% link PATH %}`. Anything else is an error naming the line.
+"""
+from __future__ import annotations
+
+import html
+import re
+import shlex
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from builder.errors import Location, SourceError
+
+TOKEN = re.compile(r"\{%-?\s*(?P<tag>.*?)\s*-?%\}|\{\{-?\s*(?P<expr>.*?)\s*-?\}\}", re.DOTALL)
+ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*("[^"]*"|'[^']*'|\S+)""")
+
+
+@dataclass
+class LiquidContext:
+    """What Liquid in a post can see and call."""
+
+    site: Mapping[str, Any]
+    page: Mapping[str, Any]
+    include: Callable[[str, dict[str, str], Location], str]   # returns Markdown-safe HTML
+    resolve_post: Callable[[str], str | None] = lambda name: None
+    resolve_link: Callable[[str], str | None] = lambda path: None
+    base: str = ""
+    site_url: str = ""
+
+
+def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int) -> str:
+    """Return `text` with Liquid expanded; raise SourceError with the line of a bad tag."""
+    out, position = [], 0
+    for match in TOKEN.finditer(text):
+        if match.start() < position:
+            continue
+        out.append(text[position:match.start()])
+        where = Location(path, first_line + text.count("\n", 0, match.start()))
+        if match["expr"] is not None:
+            out.append(expand_variable(match["expr"], context, where))
+            position = match.end()
+        else:
+            replacement, position = expand_tag(match, text, context, where)
+            out.append(replacement)
+    out.append(text[position:])
+    return "".join(out)
+
+
+def expand_tag(match: re.Match, text: str, context: LiquidContext, where: Location) -> tuple[str, int]:
+    name, _, argument = match["tag"].partition(" ")
+    argument = argument.strip()
+    if name in ("raw", "highlight"):
+        return block_tag(name, argument, match, text, where)
+    if name == "include":
+        include_name, attributes = parse_include(argument, where)
+        return context.include(include_name, attributes, where), match.end()
+    if name in ("post_url", "link"):
+        return resolve(name, argument, context, where), match.end()
+    if name.startswith("end"):
+        raise SourceError(f"`{{% {name} %}}` has no opening tag", where, "Remove it or add the opening tag.")
+    raise SourceError(f"unsupported Liquid tag `{{% {name} %}}`", where,
+                      "Supported tags: raw, include, highlight, post_url, link. Replace the tag "
+                      "with Markdown, or wrap literal braces in {% raw %}...{% endraw %}.")
+
+
+def block_tag(name: str, argument: str, match: re.Match, text: str, where: Location) -> tuple[str, int]:
+    closing = re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}")
+    end = closing.search(text, match.end())
+    if end is None:
+        raise SourceError(f"`{{% {name} %}}` is never closed", where, f"Add `{{% end{name} %}}`.")
+    inner = text[match.end():end.start()]
+    if name == "raw":
+        return inner, end.end()
+    language = argument.split()[0] if argument else ""
+    return f"```{language}\n{inner.strip(chr(10))}\n```", end.end()
+
+
+def parse_include(argument: str, where: Location) -> tuple[str, dict[str, str]]:
+    name, _, rest = argument.partition(" ")
+    if not name:
+        raise SourceError("`{% include %}` needs a name", where, 'Write `{% include toc title="Contents" %}`.')
+    attributes = {key: unquote(value) for key, value in ATTRIBUTE.findall(rest)}
+    return name, attributes
+
+
+def unquote(value: str) -> str:
+    try:
+        return shlex.split(value)[0] if value[:1] in "\"'" else value
+    except ValueError:
+        return value.strip("\"'")
+
+
+def resolve(name: str, argument: str, context: LiquidContext, where: Location) -> str:
+    resolver = context.resolve_post if name == "post_url" else context.resolve_link
+    url = resolver(argument.strip())
+    if url is None:
+        raise SourceError(f"`{{% {name} {argument} %}}` names nothing in this site", where,
+                          "Check the post's file name (without .md) or the path.")
+    return url
+
+
+def expand_variable(expression: str, context: LiquidContext, where: Location) -> str:
+    name, *filters = [part.strip() for part in expression.split("|")]
+    value = lookup(name, context, where)
+    for filter_name in filters:
+        value = apply_filter(filter_name, value, context, where)
+    return "" if value is None else str(value)
+
+
+def lookup(name: str, context: LiquidContext, where: Location) -> Any:
+    if name[:1] in "\"'":
+        return name[1:-1]
+    root, *keys = name.split(".")
+    scopes = {"site": context.site, "page": context.page}
+    if root not in scopes:
+        raise SourceError(f"unknown Liquid variable `{name}`", where,
+                          "Only site.* and page.* are available; wrap literal braces in {% raw %}.")
+    value: Any = scopes[root]
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if value is None:
+        warnings.warn(f"{where}: `{{{{ {name} }}}}` is not set and expands to nothing")
+    return value
+
+
+def apply_filter(name: str, value: Any, context: LiquidContext, where: Location) -> Any:
+    text = "" if value is None else str(value)
+    if name == "relative_url":
+        return context.base + "/" + text.lstrip("/")
+    if name == "absolute_url":
+        return context.site_url + context.base + "/" + text.lstrip("/")
+    simple = {"escape": html.escape, "xml_escape": html.escape, "strip": str.strip,
+              "downcase": str.lower, "upcase": str.upper}
+    if name in simple:
+        return simple[name](text)
+    raise SourceError(f"unsupported Liquid filter `{name}`", where,
+                      "Supported filters: relative_url, absolute_url, escape, strip, downcase, upcase.")

@@ -1,0 +1,95 @@
+"""A post's body to HTML: Liquid, then Markdown, with each code cell and its outputs in place."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import markdown
+from markdown.extensions import Extension
+from markdown.extensions.toc import slugify_unicode
+from markdown.preprocessors import Preprocessor
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+from builder.liquid import LiquidContext, expand_liquid
+from builder.mathml import MathExtension
+from builder.model import CodeCell, ExecutedPost, Prose
+
+# Private-use characters: Python-Markdown strips STX/ETX, and authors never type these.
+MARK = "\ue000"
+CELL_MARKER = MARK + "builder-cell:{}" + MARK
+TOC_MARKER = MARK + "builder-toc" + MARK
+
+
+@dataclass(frozen=True)
+class Body:
+    """A rendered post body and its table of contents."""
+
+    html: str
+    toc: str                      # <ul>...</ul> of the headings, or ""
+    toc_placed: bool              # Liquid asked for the TOC at TOC_MARKER in `html`
+
+
+class CellExtension(Extension):
+    """Puts pre-rendered cell HTML where each cell's marker line stands, untouched by Markdown."""
+
+    def __init__(self, cells: dict[str, str]):
+        super().__init__()
+        self.cells = cells
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.preprocessors.register(CellPreprocessor(md, self.cells), "builder_cells", 25)
+
+
+class CellPreprocessor(Preprocessor):
+    def __init__(self, md: markdown.Markdown, cells: dict[str, str]):
+        super().__init__(md)
+        self.cells = cells
+
+    def run(self, lines: list[str]) -> list[str]:
+        return [self.md.htmlStash.store(self.cells[line]) if line in self.cells else line
+                for line in lines]
+
+
+def new_markdown(cells: dict[str, str]) -> markdown.Markdown:
+    return markdown.Markdown(extensions=[
+        "fenced_code", "tables", "footnotes", "attr_list", "md_in_html", "sane_lists",
+        "codehilite", "toc", MathExtension(), CellExtension(cells),
+    ], extension_configs={
+        "codehilite": {"css_class": "highlight", "guess_lang": False},
+        "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-4"},
+    }, output_format="html")
+
+
+def render_body(executed: ExecutedPost, liquid: LiquidContext, render_cell) -> Body:
+    """Render prose and cells; `render_cell(cell, outputs)` returns a cell's HTML."""
+    post = executed.post
+    parts, cells = [], {}
+    for block in post.blocks:
+        if isinstance(block, Prose):
+            parts.append(expand_liquid(clean_prose(block.text), liquid, post.path, block.line))
+        else:
+            marker = CELL_MARKER.format(block.number)
+            cells[marker] = render_cell(block, executed.outputs_of(block))
+            parts.append(f"\n{marker}\n")
+    md = new_markdown(cells)
+    html = md.convert("\n".join(parts))
+    toc = toc_list(md)
+    return Body(html.replace(f"<p>{TOC_MARKER}</p>", TOC_MARKER), toc, TOC_MARKER in html)
+
+
+def clean_prose(text: str) -> str:
+    return text.replace(MARK, "")
+
+
+def toc_list(md: markdown.Markdown) -> str:
+    toc = getattr(md, "toc", "")
+    start = toc.find("<ul>")
+    return toc[start:toc.rfind("</ul>") + 5] if start >= 0 else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def highlight_python(code: str) -> str:
+    """Pygments HTML for a code cell; cached because identical blocks recur across posts."""
+    return highlight(code, PythonLexer(), HtmlFormatter(cssclass="highlight"))

@@ -1,0 +1,106 @@
+"""The only place that writes the site: staged, contained, and untouched when unchanged.
+
+Files are first written under a staging folder inside the output folder; `commit()` moves
+them into place and removes what the build no longer produces. A build that fails before
+`commit()` leaves the previous output exactly as it was.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from builder.errors import ContainmentError
+
+STAGING = ".builder-staging"
+
+
+class Writer:
+    """Collects a build's files and puts them in place at the end."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        self.staging = self.root / STAGING
+        self.produced: set[str] = set()
+        self.changed: list[str] = []
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def write(self, relative: str, content: bytes) -> None:
+        """Stage `content` for `relative`, unless the output already holds these bytes."""
+        target = self.contained(self.root, relative)
+        if relative in self.produced:
+            raise ContainmentError(f"two sources write the same output file {relative}", relative,
+                                   "Give one of them a different `permalink:`.")
+        self.produced.add(relative)
+        if target.is_file() and target.read_bytes() == content:
+            return
+        staged = self.contained(self.staging, relative)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(content)
+        self.changed.append(relative)
+
+    def write_page(self, page) -> None:
+        """Stage a rendered Page."""
+        self.write(page.path, page.content)
+
+    def commit(self) -> None:
+        """Move staged files into place and delete outputs this build did not produce."""
+        for relative in self.changed:
+            target = self.root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging / relative, target)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.remove_stale()
+
+    def remove_stale(self) -> None:
+        for path in sorted(self.root.rglob("*"), reverse=True):
+            relative = path.relative_to(self.root).as_posix()
+            if path.is_file() and relative not in self.produced:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+
+    @staticmethod
+    def contained(root: Path, relative: str) -> Path:
+        """`root / relative`, refusing anything that would land outside `root`."""
+        if "\x00" in relative or "\\" in relative or relative.startswith("/"):
+            raise ContainmentError(f"refusing to write {relative!r}: not a plain relative path", relative,
+                                   "Use a relative path without NUL or backslashes.")
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root) or target == root:
+            raise ContainmentError(f"refusing to write {relative!r}: it would land outside {root.name}/",
+                                   relative, "Remove '..' segments and absolute paths.")
+        return target
+
+
+def write_source_file(site_dir: Path, relative: str, content: bytes, allowed: str) -> bool:
+    """Atomically write a build product kept in the source tree (figures, freeze records).
+
+    `allowed` is the folder the file must stay in, e.g. `assets/img/<slug>`. Returns whether
+    the file changed.
+    """
+    root = site_dir.resolve()
+    target = Writer.contained(root, relative)
+    if not target.is_relative_to(Writer.contained(root, allowed)):
+        raise ContainmentError(f"refusing to write {relative!r} outside {allowed}/", relative,
+                               "Figure labels and post slugs cannot contain '..' or '/'.")
+    if target.is_file() and target.read_bytes() == content:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
+    return True
+
+
+def remove_source_files(site_dir: Path, folder: str, keep: set[str]) -> list[str]:
+    """Delete files in `folder` (site-relative) that are not in `keep`; return their paths."""
+    root = Writer.contained(site_dir.resolve(), folder)
+    removed = []
+    if root.is_dir():
+        for path in sorted(root.iterdir()):
+            relative = path.relative_to(site_dir.resolve()).as_posix()
+            if path.is_file() and relative not in keep:
+                path.unlink()
+                removed.append(relative)
+    return removed

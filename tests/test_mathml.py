@@ -1,0 +1,132 @@
+import markdown
+import pytest
+
+from builder.mathml import MathError, MathExtension
+
+MATHML_NS = 'xmlns="http://www.w3.org/1998/Math/MathML"'
+
+
+def render(source: str) -> str:
+    return markdown.markdown(source, extensions=[MathExtension(), "fenced_code"])
+
+
+def inline_math(mrow: str, tex: str) -> str:
+    return (
+        f'<math display="inline" {MATHML_NS}><semantics><mrow>{mrow}</mrow>'
+        f'<annotation encoding="application/x-tex">{tex}</annotation></semantics></math>'
+    )
+
+
+def display_math(mrow: str, tex: str) -> str:
+    return (
+        f'<div class="math-display"><math display="block" {MATHML_NS}><semantics><mrow>{mrow}</mrow>'
+        f'<annotation encoding="application/x-tex">{tex}</annotation></semantics></math></div>'
+    )
+
+
+A1_SQUARED = "<msubsup><mi>a</mi><mn>1</mn><mn>2</mn></msubsup>"
+
+
+def test_inline_dollars():
+    assert render("$a_1^2$") == f"<p>{inline_math(A1_SQUARED, 'a_1^2')}</p>"
+
+
+def test_inline_math_keeps_surrounding_text_and_spacing():
+    assert render("Let $x$ be **big**.") == (
+        f"<p>Let {inline_math('<mi>x</mi>', 'x')} be <strong>big</strong>.</p>"
+    )
+
+
+def test_display_dollars_on_one_line():
+    assert render("$$a_1^2$$") == display_math(A1_SQUARED, "a_1^2")
+
+
+def test_underscores_and_stars_are_not_emphasis():
+    html = render("Compare $a_1 * b_2$ with $c_3 * d_4$.")
+
+    assert "<em>" not in html
+    assert inline_math(
+        "<msub><mi>a</mi><mn>1</mn></msub><mo>&#x0002A;</mo><msub><mi>b</mi><mn>2</mn></msub>", "a_1 * b_2"
+    ) in html
+    assert inline_math(
+        "<msub><mi>c</mi><mn>3</mn></msub><mo>&#x0002A;</mo><msub><mi>d</mi><mn>4</mn></msub>", "c_3 * d_4"
+    ) in html
+
+
+def test_markdown_inside_text_command_stays_literal():
+    assert render(r"$\text{*a* _b_}$") == (
+        f"<p>{inline_math('<mtext>*a*&#x000A0;_b_</mtext>', chr(92) + 'text{*a* _b_}')}</p>"
+    )
+
+
+def test_math_in_code_span_is_literal():
+    assert render("Code `$x$` here") == "<p>Code <code>$x$</code> here</p>"
+
+
+def test_math_in_fenced_code_is_literal():
+    assert render("```\n$x_1$ and $$y$$\n```") == "<pre><code>$x_1$ and $$y$$\n</code></pre>"
+
+
+def test_escaped_dollar_is_literal():
+    assert render(r"It costs \$5 or \$x\$.") == "<p>It costs $5 or $x$.</p>"
+
+
+def test_prices_are_not_math():
+    assert render("Pay $5 and $10 now.") == "<p>Pay $5 and $10 now.</p>"
+
+
+def test_closing_dollar_before_a_digit_is_not_math():
+    assert render("It costs $5-$10 each.") == "<p>It costs $5-$10 each.</p>"
+
+
+def test_prices_before_real_math():
+    assert render("Pay $5 and $10 for $x$") == f"<p>Pay $5 and $10 for {inline_math('<mi>x</mi>', 'x')}</p>"
+
+
+def test_dollar_followed_by_space_is_not_math():
+    assert render("a $ b$ c") == "<p>a $ b$ c</p>"
+
+
+def test_multiline_display_block_is_lifted_out_of_the_paragraph():
+    source = "The loss:\n$$\na_1 \\\\ b < c\n$$\nwhere $b$ is small."
+
+    assert render(source) == "\n".join([
+        "<p>The loss:</p>",
+        display_math(
+            '<msub><mi>a</mi><mn>1</mn></msub><mspace linebreak="newline"></mspace>'
+            "<mi>b</mi><mo>&#x0003C;</mo><mi>c</mi>",
+            "a_1 \\\\ b &lt; c",
+        ),
+        f"<p>where {inline_math('<mi>b</mi>', 'b')} is small.</p>",
+    ])
+
+
+def test_display_block_on_its_own_keeps_heading_like_lines():
+    assert render("Before\n\n$$\n# x\n$$\n\nAfter") == "\n".join([
+        "<p>Before</p>",
+        display_math("<mi>#</mi><mi>x</mi>", "# x"),
+        "<p>After</p>",
+    ])
+
+
+def test_bracket_display_and_paren_inline():
+    assert render(r"See \[ x^2 \] and \( y_1 \).") == "\n".join([
+        "<p>See</p>",
+        display_math("<msup><mi>x</mi><mn>2</mn></msup>", "x^2"),
+        f"<p>and {inline_math('<msub><mi>y</mi><mn>1</mn></msub>', 'y_1')}.</p>",
+    ])
+
+
+def test_unconvertible_tex_raises_math_error_naming_it():
+    with pytest.raises(MathError) as raised:
+        render(r"Bad $\frac{$ here")
+
+    assert isinstance(raised.value, ValueError)
+    assert str(raised.value) == (
+        'cannot convert the TeX "\\frac{" to MathML (NoAvailableTokensError); '
+        "fix the TeX, or write \\$ if the $ is not meant to start math"
+    )
+
+
+def test_extension_loads_by_module_name():
+    assert markdown.markdown("$x$", extensions=["builder.mathml"]) == f"<p>{inline_math('<mi>x</mi>', 'x')}</p>"
