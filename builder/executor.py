@@ -125,7 +125,7 @@ def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
             progress.on_cell(post, state["cell"])
 
     client = NotebookClient(
-        notebook, kernel_name=options.kernel, resources={"metadata": {"path": str(scratch)}},
+        notebook, kernel_name=options.kernel, config=kernel_config(scratch), resources={"metadata": {"path": str(scratch)}},
         timeout=options.timeout, timeout_func=lambda cell: remaining(deadline, options.timeout),
         allow_errors=False, shutdown_kernel="immediate", on_cell_start=on_cell_start,
         record_timing=False, startup_timeout=120, interrupt_on_timeout=False,
@@ -141,6 +141,12 @@ def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
                              "Run the cell as a script to see the crash; reduce memory use.") from None
     except CellExecutionError:
         raise code_error(post, state["cell"], notebook) from None
+
+
+def kernel_config(scratch: Path):
+    """Talk to the kernel over Unix sockets in the scratch folder, never over TCP."""
+    from traitlets.config import Config
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(scratch / ".kernel")}})
 
 
 def remaining(deadline: float, cell_timeout: int) -> int:
