@@ -13,7 +13,7 @@ from builder.errors import BuildError, ExecutionError, FreezeError, SourceError
 from builder.executor import ExecutionOptions, Progress, execute_post
 from builder.freeze import (dump_record, executed_from_record, load_record, make_record,
                             record_path, stale_reasons)
-from builder.listings import neighbours, render_home, sort_posts
+from builder.listings import neighbours, render_home, render_site_files, sort_posts
 from builder.model import ExecutedPost, Page, Post
 from builder.progress import Reporter
 from builder.reader import read_post
@@ -64,7 +64,7 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     if result.failures and not options.keep_going:
         reporter.finish(0)
         return result
-    for page in render_home(sort_posts(posts), context):
+    for page in render_home(sort_posts(posts), context) + render_site_files(sort_posts(posts), context):
         writer.write_page(page)
     copy_assets(options.source, writer)
     writer.commit()

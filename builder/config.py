@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import yaml
 
 from builder.errors import ConfigError, Location
@@ -52,7 +54,7 @@ class SiteConfig:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return self.values[name]
+            return self.__dict__["values"][name]
         except KeyError:
             raise AttributeError(name) from None
 
@@ -104,7 +106,7 @@ def yaml_config_error(error: yaml.YAMLError) -> ConfigError:
 
 def validate_config(raw: Mapping[str, Any], where: str) -> SiteConfig:
     problems = [type_problem(KNOWN[key], value) for key, value in raw.items() if key in KNOWN]
-    problems = [p for p in problems if p]
+    problems = [p for p in problems if p] + timezone_problems(raw.get("timezone"))
     if problems:
         raise ConfigError("; ".join(problems), where, "Fix the listed keys; see the README for each key's type.")
     for key in sorted(set(raw) - set(KNOWN) - TOLERATED):
@@ -120,6 +122,16 @@ def type_problem(setting: Setting, value: Any) -> str | None:
         return None
     return (f"`{setting.name}` must be a {readable_type(setting.kind.__name__)}, "
             f"not {value!r} ({setting.help})")
+
+
+def timezone_problems(name: Any) -> list[str]:
+    if not isinstance(name, str):
+        return []
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"`timezone` {name!r} is not a known time zone (use an IANA name such as Asia/Shanghai or UTC)"]
+    return []
 
 
 def readable_type(name: str) -> str:

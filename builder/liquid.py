@@ -35,9 +35,7 @@ class LiquidContext:
 def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int) -> str:
     """Return `text` with Liquid expanded; raise SourceError with the line of a bad tag."""
     out, position = [], 0
-    for match in TOKEN.finditer(text):
-        if match.start() < position:
-            continue
+    while (match := TOKEN.search(text, position)) is not None:
         out.append(text[position:match.start()])
         where = Location(path, first_line + text.count("\n", 0, match.start()))
         if match["expr"] is not None:
@@ -127,12 +125,17 @@ def lookup(name: str, context: LiquidContext, where: Location) -> Any:
     return value
 
 
+def site_link(url: str, base: str, site_url: str = "") -> str:
+    """baseurl (and site url) + url, leaving URLs that name their own host alone."""
+    if re.match(r"^([a-z][a-z0-9+.-]*:|//)", url, re.IGNORECASE):
+        return url
+    return site_url + base + "/" + url.lstrip("/")
+
+
 def apply_filter(name: str, value: Any, context: LiquidContext, where: Location) -> Any:
     text = "" if value is None else str(value)
-    if name == "relative_url":
-        return context.base + "/" + text.lstrip("/")
-    if name == "absolute_url":
-        return context.site_url + context.base + "/" + text.lstrip("/")
+    if name in ("relative_url", "absolute_url"):
+        return site_link(text, context.base, context.site_url if name == "absolute_url" else "")
     simple = {"escape": html.escape, "xml_escape": html.escape, "strip": str.strip,
               "downcase": str.lower, "upcase": str.upper}
     if name in simple:

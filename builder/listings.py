@@ -1,8 +1,10 @@
-"""Site-wide pages built from the posts' metadata: home (paginated) and previous/next links."""
+"""Site-wide pages built from the posts' metadata: home, feed, sitemap, previous/next links."""
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any
 
+from builder.feed import FeedEntry, render_feed, render_robots, render_sitemap
 from builder.model import Page, Post
 from builder.render import RenderContext, excerpt_of
 from builder.reader import as_list
@@ -50,3 +52,32 @@ def render_home(ordered: list[Post], context: RenderContext) -> list[Page]:
 
 def page_url(number: int) -> str:
     return "/" if number == 1 else f"/page{number}/"
+
+
+def render_site_files(ordered: list[Post], context: RenderContext) -> list[Page]:
+    """feed.xml, sitemap.xml, robots.txt, 404.html and .nojekyll."""
+    config = context.config
+    entries = [FeedEntry(title=p.title, url=p.url, date=p.date, updated=modified_date(p),
+                         excerpt=excerpt_of(p), tags=tuple(as_list(p.get("tags")))) for p in ordered]
+    urls = [("/", entries[0].last_changed if entries else None)]
+    urls += [(entry.url, entry.last_changed) for entry in entries if entry.url]
+    not_found = render_template(context.env, "layouts/404.html", {
+        "site": context.site, "page": {"title": "404", "url": "/404.html", "layout": "404"}})
+    return [Page("feed.xml", render_feed(entries, config)), Page("sitemap.xml", render_sitemap(urls, config)),
+            Page("robots.txt", render_robots(config)), Page("404.html", not_found.encode("utf-8")),
+            Page(".nojekyll", b"")]
+
+
+def modified_date(post: Post) -> datetime | None:
+    """`modified:` as an aware datetime, when it is one (Jekyll writes ISO 8601)."""
+    value = post.get("modified") or post.get("last_modified_at")
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=post.date.tzinfo)
+    return None

@@ -79,7 +79,7 @@ def post_date(value: Any, file_date: date | None, config: SiteConfig, rel: str) 
 
 def post_url(front: dict, config: SiteConfig, when: datetime, slug: str) -> str:
     if front.get("permalink"):
-        return str(front["permalink"])
+        return "/" + str(front["permalink"]).lstrip("/")
     return expand_permalink(config.permalink, when, slug, as_list(front.get("categories")))
 
 

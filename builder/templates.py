@@ -10,6 +10,7 @@ import yaml
 
 from builder.config import SiteConfig
 from builder.errors import TemplateError
+from builder.liquid import site_link
 
 THEME_DIR = Path(__file__).resolve().parent.parent
 UI_TEXT = "data/ui-text.yml"
@@ -30,8 +31,8 @@ def make_environment(site_dir: Path, config: SiteConfig) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     base, site_url = config.base, config.site_url
-    env.filters["relative_url"] = lambda url: base + "/" + str(url).lstrip("/")
-    env.filters["absolute_url"] = lambda url: site_url + base + "/" + str(url).lstrip("/")
+    env.filters["relative_url"] = lambda url: site_link(str(url), base)
+    env.filters["absolute_url"] = lambda url: site_link(str(url), base, site_url)
     env.filters["date_to_xmlschema"] = lambda d: d.isoformat()
     env.filters["date_format"] = format_date
     env.globals["ui"] = ui_strings(site_dir, config.lang)

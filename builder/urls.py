@@ -15,13 +15,16 @@ PERMALINK_STYLES = {
     "none": "/:categories/:title:output_ext",
 }
 MAX_SEGMENT = 200
+MAX_SLUG_BYTES = 150     # leaves room for an extension within MAX_SEGMENT
+PAGE_SUFFIXES = {".html", ".htm", ".xml", ".txt", ".json"}
 
 
 def slugify(text: str) -> str:
     """Lowercase words joined by '-'; letters of any script (CJK included) are kept."""
     text = unicodedata.normalize("NFKC", text).lower()
     words = re.findall(r"[^\W_]+", text)
-    return "-".join(words)[:MAX_SEGMENT].strip("-")
+    slug = "-".join(words).encode("utf-8")[:MAX_SLUG_BYTES].decode("utf-8", "ignore")
+    return slug.strip("-")
 
 
 def expand_permalink(pattern: str, date: datetime, slug: str, categories: list[str]) -> str:
@@ -45,7 +48,7 @@ def output_path(url: str, where: Location | str) -> str:
     path = url.lstrip("/")
     if not path or path.endswith("/"):
         path += "index.html"
-    elif not PurePosixPath(path).suffix:
+    elif PurePosixPath(path).suffix not in PAGE_SUFFIXES:
         path += "/index.html"
     return path
 
