@@ -5,17 +5,36 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
+TITLE ?=
+REMOTE ?= origin
 
-.PHONY: site test serve new clean bench frozen
+.PHONY: site test serve new check frozen publish bench clean
 
 site: $(STAMP)
 	$(PY) -m builder build $(ARGS)
 
+test: $(STAMP)
+	$(PY) -m pytest -q $(ARGS)
+
+serve: $(STAMP)
+	$(PY) -m builder serve $(ARGS)
+
+new: $(STAMP)
+	@test -n "$(TITLE)" || { echo 'usage: make new TITLE="My tutorial"'; exit 2; }
+	$(PY) -m builder new "$(TITLE)"
+
+check: $(STAMP)
+	$(PY) -m builder check
+
 frozen: $(STAMP)
 	$(PY) -m builder build --frozen $(ARGS)
 
-test: $(STAMP)
-	$(PY) -m pytest -q $(ARGS)
+publish: $(STAMP)
+	$(PY) -m builder build --frozen
+	$(PY) -m builder publish --remote "$(REMOTE)"
+
+bench: $(STAMP)
+	$(PY) bench/run.py $(ARGS)
 
 clean: $(STAMP)
 	$(PY) -m builder clean

@@ -7,6 +7,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from builder.config import SiteConfig, load_config
 from builder.errors import BuildError, ExecutionError, FreezeError, SourceError
@@ -19,6 +20,7 @@ from builder.progress import Reporter
 from builder.reader import read_post
 from builder.render import RenderContext, render_post
 from builder.templates import THEME_DIR, make_environment
+from builder.urls import output_path
 from builder.writer import Writer, remove_source_files, write_source_file
 
 
@@ -44,6 +46,7 @@ class BuildOptions:
 class BuildResult:
     pages: int = 0
     failures: list[BuildError] = field(default_factory=list)
+    failed_pages: set[str] = field(default_factory=set)    # output paths of posts that failed
 
     @property
     def exit_code(self) -> int:
@@ -59,8 +62,16 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     writer = Writer(options.output)
     result = BuildResult()
     links = neighbours(sort_posts(posts))
-    for executed in execute_posts(posts, config, options, reporter, result):
-        writer.write_page(render_post(executed, context, links[executed.post.path]))
+    def failed(post: Post, error: BuildError) -> None:
+        fail_post(post, error, result, reporter, writer)
+
+    for executed in execute_posts(posts, config, options, reporter, failed):
+        try:
+            writer.write_page(render_post(executed, context, links[executed.post.path]))
+        except BuildError as error:
+            failed(executed.post, error)
+            if not options.keep_going:
+                break
     if result.failures and not options.keep_going:
         reporter.finish(0)
         return result
@@ -71,6 +82,16 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     result.pages = len(writer.produced)
     reporter.finish(result.pages)
     return result
+
+
+def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Reporter,
+              writer: Writer) -> None:
+    """Record a post's failure; its page from the previous build stays in place."""
+    result.failures.append(error)
+    reporter.failed(post.path, str(error))
+    page = output_path(post.url, post.path)
+    result.failed_pages.add(page)
+    writer.keep(page)
 
 
 def read_posts(site_dir: Path, config: SiteConfig) -> list[Post]:
@@ -133,30 +154,32 @@ def execution_options(post: Post, config: SiteConfig) -> ExecutionOptions:
 
 
 def execute_posts(posts: list[Post], config: SiteConfig, options: BuildOptions,
-                  reporter: Reporter, result: BuildResult):
+                  reporter: Reporter, failed: Callable[[Post, BuildError], None]):
     """Yield each post with its outputs as soon as it has them; run what must run in parallel."""
     reporter.total = len(posts)
     to_run = []
     for post in posts:
         plan = plan_post(post, config, options)
         if isinstance(plan, ExecutedPost):
-            reporter.cached(post)
+            if post.executes and options.execute:
+                reporter.cached(post)
             yield plan
         elif isinstance(plan, BuildError):
-            result.failures.append(plan)
-            reporter.failed(post.path, str(plan))
+            failed(post, plan)
             if not options.keep_going:
                 return
         else:
             to_run.append((post, plan))
-    yield from run_in_parallel(to_run, config, options, reporter, result)
+    yield from run_in_parallel(to_run, config, options, reporter, failed)
 
 
 def plan_post(post: Post, config: SiteConfig, options: BuildOptions):
     """An ExecutedPost when nothing must run, a list of reasons to run, or a BuildError."""
-    if not options.execute or not post.executes:
+    if not post.executes:
         return ExecutedPost(post, {}, {}, from_cache=True)
     record = load_record(options.source, post)
+    if not options.execute:
+        return executed_from_record(post, record) if record else ExecutedPost(post, {}, {}, from_cache=True)
     exec_options = execution_options(post, config)
     if options.frozen:
         reasons = stale_reasons(record, post, exec_options, options.source, check_packages=False)
@@ -180,7 +203,7 @@ def forced(post: Post, options: BuildOptions) -> bool:
 
 
 def run_in_parallel(to_run, config: SiteConfig, options: BuildOptions, reporter: Reporter,
-                    result: BuildResult):
+                    failed: Callable[[Post, BuildError], None]):
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         pending: dict[Future, Post] = {}
         for post, reasons in to_run:
@@ -193,8 +216,7 @@ def run_in_parallel(to_run, config: SiteConfig, options: BuildOptions, reporter:
                 try:
                     yield future.result()
                 except BuildError as error:
-                    result.failures.append(error)
-                    reporter.failed(post.path, str(error))
+                    failed(post, error)
                     if not options.keep_going:
                         for other in pending:
                             other.cancel()

@@ -1,15 +1,23 @@
-"""Command line: `python -m builder build|check|clean`."""
+"""Command line: `python -m builder build|check|new|import|serve|publish|clean`."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import sys
+import tempfile
 import warnings
+from datetime import date
 from pathlib import Path
 
 from builder.build import BuildOptions, build_site
+from builder.config import load_config
 from builder.errors import BuildError, ConfigError
+from builder.links import broken_links
+from builder.progress import Reporter
+from builder.publish import publish
+from builder.scaffold import import_jekyll_post, import_notebook, new_post
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,6 +40,22 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("-v", "--verbose", action="store_true", help="stream each post's output live")
     clean = commands.add_parser("clean", help="delete the output folder")
     add_site_arguments(clean)
+    check = commands.add_parser("check", help="validate posts, templates and links without executing")
+    add_site_arguments(check)
+    new = commands.add_parser("new", help="create posts/<today>-<slug>.md with a starter cell")
+    new.add_argument("title", help="the post's title")
+    new.add_argument("--source", type=Path, default=Path("."), help="the site folder (default: .)")
+    imported = commands.add_parser("import", help="make a post from a notebook or a legacy Jekyll post")
+    imported.add_argument("file", type=Path, help="an .ipynb notebook or a Jekyll .md post")
+    imported.add_argument("--source", type=Path, default=Path("."), help="the site folder (default: .)")
+    serve = commands.add_parser("serve", help="build, serve on 127.0.0.1 and rebuild on changes")
+    add_site_arguments(serve)
+    serve.add_argument("--port", type=int, default=4000, help="port to serve on (default: 4000)")
+    serve.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="posts executed at once")
+    publish_ = commands.add_parser("publish", help="push the built site to a gh-pages branch")
+    add_site_arguments(publish_)
+    publish_.add_argument("--remote", default="origin", help="git remote or URL (default: origin)")
+    publish_.add_argument("--branch", default="gh-pages", help="branch to push (default: gh-pages)")
     return main
 
 
@@ -83,3 +107,60 @@ def check_source(source: Path) -> None:
 
 
 COMMANDS = {"build": run_build, "clean": run_clean}
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Read and render everything without executing; list every problem."""
+    check_source(args.source)
+    with tempfile.TemporaryDirectory(prefix="builder-check-") as scratch:
+        options = BuildOptions(source=args.source, dest=Path(scratch) / "site", execute=False,
+                               keep_going=True, drafts=True, future=True)
+        try:
+            result = build_site(options, Reporter(io.StringIO()))
+        except BuildError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        links = broken_links(Path(scratch) / "site", load_config(args.source).base, result.failed_pages)
+        problems = result.failures + links
+    for problem in problems:
+        print(f"error: {problem}\n", file=sys.stderr)
+    print(f"check: {len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    path = new_post(args.source, args.title, date.today())
+    print(path.relative_to(args.source).as_posix())
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    if args.file.suffix == ".ipynb":
+        path, changes = import_notebook(args.file, args.source, date.today())
+    else:
+        path, changes = import_jekyll_post(args.file, args.source)
+    print(f"created {path.relative_to(args.source).as_posix()}")
+    for change in changes:
+        print(f"  - {change}")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from builder.serve import serve
+    check_source(args.source)
+    options = BuildOptions(source=args.source, dest=args.dest, jobs=args.jobs)
+    return serve(options, port=args.port)
+
+
+COMMANDS.update(check=run_check, new=run_new, serve=run_serve)
+COMMANDS["import"] = run_import
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    site = args.dest or args.source / "_site"
+    commit = publish(site, args.remote, args.branch, str(load_config(args.source).values.get("cname") or ""))
+    print(f"published {site} to {args.remote} {args.branch} at {commit[:12]}")
+    return 0
+
+
+COMMANDS["publish"] = run_publish

@@ -22,6 +22,7 @@ class Writer:
         self.root = root.resolve()
         self.staging = self.root / STAGING
         self.produced: set[str] = set()
+        self.kept: set[str] = set()
         self.changed: list[str] = []
         shutil.rmtree(self.staging, ignore_errors=True)
 
@@ -39,6 +40,11 @@ class Writer:
         staged.write_bytes(content)
         self.changed.append(relative)
 
+    def keep(self, relative: str) -> None:
+        """Leave the previous build's file in place (a failed post keeps its last good page)."""
+        if (self.root / relative).is_file():
+            self.kept.add(relative)
+
     def write_page(self, page) -> None:
         """Stage a rendered Page."""
         self.write(page.path, page.content)
@@ -55,7 +61,7 @@ class Writer:
     def remove_stale(self) -> None:
         for path in sorted(self.root.rglob("*"), reverse=True):
             relative = path.relative_to(self.root).as_posix()
-            if path.is_file() and relative not in self.produced:
+            if path.is_file() and relative not in self.produced and relative not in self.kept:
                 path.unlink()
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
