@@ -88,6 +88,9 @@ def read_config_file(path: Path) -> dict:
                           "Save the file with UTF-8 encoding.") from None
     except yaml.YAMLError as error:
         raise yaml_config_error(error) from None
+    except ValueError as error:   # PyYAML's timestamps: 2020-02-30 is not a real date
+        raise ConfigError(f"invalid date: {error}", "_config.yml",
+                          "Write a real date (YYYY-MM-DD), or quote the value to keep it as text.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -116,17 +116,19 @@ def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
                  options: ExecutionOptions, progress: Progress) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-    deadline = time.monotonic() + options.post_timeout
-    state = {"cell": None}
+    budget = Budget(options)
 
     def on_cell_start(cell, cell_index, **_):
-        state["cell"] = cells[cell_index - 1] if 0 < cell_index <= len(cells) else None
-        if state["cell"] is not None:
-            progress.on_cell(post, state["cell"])
+        budget.start()       # the post's budget starts once its kernel is up, not before
+        budget.index = cell_index
+        budget.cell = cells[cell_index - 1] if 0 < cell_index <= len(cells) else None
+        if budget.cell is not None:
+            progress.on_cell(post, budget.cell)
 
     client = NotebookClient(
-        notebook, kernel_name=options.kernel, config=kernel_config(scratch), resources={"metadata": {"path": str(scratch)}},
-        timeout=options.timeout, timeout_func=lambda cell: remaining(deadline, options.timeout),
+        notebook, kernel_name=options.kernel, config=kernel_config(scratch),
+        resources={"metadata": {"path": str(scratch)}},
+        timeout=options.timeout, timeout_func=lambda cell: budget.cell_limit(),
         allow_errors=False, shutdown_kernel="immediate", on_cell_start=on_cell_start,
         record_timing=False, startup_timeout=120, interrupt_on_timeout=False,
     )
@@ -134,13 +136,34 @@ def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
     try:
         client.execute(cwd=str(scratch), env=env)
     except CellTimeoutError:
-        raise timeout_error(post, state["cell"], options) from None
+        raise timeout_error(post, budget.cell, options, budget.post_limited) from None
     except DeadKernelError:
         raise ExecutionError("the kernel died while running this cell (a crash, os._exit or "
-                             "running out of memory)", cell_location(post, state["cell"]),
+                             "running out of memory)", cell_location(post, budget.cell),
                              "Run the cell as a script to see the crash; reduce memory use.") from None
     except CellExecutionError:
-        raise code_error(post, state["cell"], notebook) from None
+        raise code_error(post, budget.cell, notebook.cells[budget.index]) from None
+
+
+class Budget:
+    """The time left to the running cell: its own limit or what is left of the post's."""
+
+    def __init__(self, options: ExecutionOptions):
+        self.options = options
+        self.deadline: float | None = None
+        self.cell: CodeCell | None = None
+        self.index = 0                      # of the running cell in the notebook
+        self.post_limited = False
+
+    def start(self) -> None:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.options.post_timeout
+
+    def cell_limit(self) -> float:
+        self.start()
+        left = self.deadline - time.monotonic()
+        self.post_limited = left < self.options.timeout
+        return max(1.0, min(float(self.options.timeout), left))
 
 
 def kernel_config(scratch: Path):
@@ -149,34 +172,58 @@ def kernel_config(scratch: Path):
     return Config({"KernelManager": {"transport": "ipc", "ip": str(scratch / ".kernel")}})
 
 
-def remaining(deadline: float, cell_timeout: int) -> int:
-    return max(1, min(cell_timeout, int(deadline - time.monotonic())))
-
-
 def cell_location(post: Post, cell: CodeCell | None, line: int | None = None) -> Location:
     if cell is None:
         return Location(post.path)
     return Location(post.path, cell.markdown_line(line) if line else cell.fence_line, cell.number)
 
 
-def timeout_error(post: Post, cell: CodeCell | None, options: ExecutionOptions) -> ExecutionError:
+def timeout_error(post: Post, cell: CodeCell | None, options: ExecutionOptions,
+                  post_limited: bool = False) -> ExecutionError:
+    if post_limited:
+        return ExecutionError(
+            f"the post ran longer than its time limit (post_timeout: {options.post_timeout} s "
+            "for all its cells) and was stopped in this cell", cell_location(post, cell),
+            "Make the post faster, or raise `post_timeout:` in _config.yml.")
     return ExecutionError(
-        f"the cell ran longer than its time limit ({options.timeout} s per cell, "
-        f"{options.post_timeout} s per post) and was stopped", cell_location(post, cell),
-        "Make the cell faster, or raise `timeout:` in the post's front matter.")
+        f"the cell ran longer than its time limit (timeout: {options.timeout} s) and was stopped",
+        cell_location(post, cell), "Make the cell faster, or raise `timeout:` in the post's front matter.")
 
 
-def code_error(post: Post, cell: CodeCell | None, notebook) -> ExecutionError:
-    error = next((o for c in notebook.cells for o in c.get("outputs", [])
-                  if o.get("output_type") == "error"), None)
+def code_error(post: Post, cell: CodeCell | None, nb_cell) -> ExecutionError:
+    """The failing cell's error with its source excerpt (earlier cells may fail on purpose)."""
+    error = next((o for o in nb_cell.get("outputs", []) if o.get("output_type") == "error"), None)
     traceback = clean_traceback(error["traceback"]) if error else ""
     summary = f"{error['ename']}: {error['evalue']}" if error else "the cell failed"
+    ename = error["ename"] if error else ""
     line = failing_line(traceback)
+    if ename == "SystemExit" and cell is not None:
+        # IPython prints no frames for SystemExit, so find the call in the source.
+        summary = f"the post called sys.exit() ({summary}), which stops the cell"
+        line = exit_line(cell)
     excerpt = source_excerpt(cell, line) if cell else ""
     return ExecutionError(
         f"{summary}\n\n{excerpt}\n{traceback}".rstrip(), cell_location(post, cell, line),
-        "Fix the code at the line above and rebuild; if the error is part of the lesson, "
-        "add `#| tags: [raises-exception]` as the cell's first line.")
+        ERROR_HINTS.get(ename, DEFAULT_HINT))
+
+
+DEFAULT_HINT = ("Fix the code at the line above and rebuild; if the error is part of the lesson, "
+                "add `#| tags: [raises-exception]` as the cell's first line.")
+ERROR_HINTS = {
+    "StdinNotImplementedError": "A post cannot ask for input while it is built; "
+                                "set the value in the code instead of calling input().",
+    "SystemExit": "Remove the sys.exit() call (or exit()/quit()); to stop with an error, "
+                  "raise an exception instead.",
+}
+EXIT_CALL = re.compile(r"\b(?:sys\.exit|exit|quit)\s*\(|\braise\s+SystemExit\b")
+
+
+def exit_line(cell: CodeCell) -> int | None:
+    """The first line of the cell that calls sys.exit(), exit() or quit()."""
+    for number, text in enumerate(cell.source.split("\n"), 1):
+        if EXIT_CALL.search(text.split("#", 1)[0]):
+            return number
+    return None
 
 
 def clean_traceback(lines: list[str]) -> str:

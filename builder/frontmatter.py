@@ -70,12 +70,26 @@ def parse_yaml(text: str, path: str) -> dict[str, Any]:
         problem = getattr(error, "problem", None) or "cannot be parsed"
         raise SourceError(f"invalid YAML in the front matter: {problem}", Location(path, line),
                           "Indent with spaces (not tabs) and quote values that contain ': ' or start with a symbol.") from None
+    except ValueError as error:   # PyYAML's timestamps: `date: 2020-02-30` is not a real date
+        raise SourceError(f"invalid date in the front matter: {error}", Location(path, first_bad_date_line(text)),
+                          "Write a real date (YYYY-MM-DD), or quote the value to keep it as text.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise SourceError("the front matter must be `key: value` lines", Location(path, 2),
                           "Write one `key: value` per line between the two `---` lines.")
     return data
+
+
+def first_bad_date_line(text: str) -> int | None:
+    """The file line of the first date-like value that is not a real date."""
+    for number, line in enumerate(text.split("\n"), 2):
+        for found in re.findall(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", line):
+            try:
+                date(*map(int, found))
+            except ValueError:
+                return number
+    return None
 
 
 def check_front_matter(data: dict[str, Any], path: str, text: str) -> list[SourceError]:

@@ -1,7 +1,8 @@
 """Code run inside each post's kernel, before and after the post's own cells.
 
-It seeds the random generators, forbids writes into the site folder, and records which
-site files the post read and which packages it imported: the inputs of the cache key.
+It seeds the random generators, forbids changes to the site folder (writes, deletes, renames),
+and records which site files the post read and which packages it imported: the inputs of the
+cache key.
 """
 from __future__ import annotations
 
@@ -17,7 +18,35 @@ def _builder_setup(seed, site_root, seed_numpy, seed_torch):
     skipped = tuple(p + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
+    # Events that change the file system, and which arguments name what they change.
+    changes = {"os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1),
+               "os.link": (1,), "os.symlink": (1,), "os.truncate": (0,), "os.chmod": (0,),
+               "os.chown": (0,), "os.utime": (0,), "shutil.rmtree": (0,),
+               "shutil.copyfile": (1,), "shutil.copytree": (1,), "shutil.move": (0, 1)}
+
+    def inside(path):
+        """The real path of `path` relative to the site, or None when it is elsewhere."""
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return None
+        path = os.path.abspath(os.fsdecode(path))
+        # the entry itself, not what a symlink points to: removing a link changes only the link
+        real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        for candidate in {real, os.path.realpath(path)}:
+            if (candidate + os.sep).startswith(root):
+                return candidate
+        return None
+
+    def refuse(real):
+        raise PermissionError(f"a post may not write into the site folder ({real}); "
+                              "write to the current directory, which is a scratch folder")
+
     def audit(event, args):
+        if event in changes:
+            for index in changes[event]:
+                real = inside(args[index]) if index < len(args) else None
+                if real is not None:
+                    refuse(real)
+            return
         if event != "open" or not isinstance(args[0], (str, bytes, os.PathLike)):
             return
         real = os.path.realpath(os.fsdecode(args[0]))
@@ -25,8 +54,7 @@ def _builder_setup(seed, site_root, seed_numpy, seed_torch):
             return
         mode, flags = args[1], args[2] or 0
         if (isinstance(mode, str) and set(mode) & set("wax+")) or flags & write_flags:
-            raise PermissionError(f"a post may not write into the site folder ({real}); "
-                                  "write to the current directory, which is a scratch folder")
+            refuse(real)
         if not real.startswith(skipped) and "/." not in real[len(root) - 1:] \
                 and "__pycache__" not in real:
             probe.reads.add(real[len(root):])

@@ -158,7 +158,7 @@ def cell_options(lines: list[str], fence_line: int, rel: str) -> dict[str, Any]:
 def parse_option(text: str, where: Location) -> tuple[str, Any]:
     try:
         parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):
         parsed = None
     if not isinstance(parsed, dict) or len(parsed) != 1:
         raise SourceError(f"cannot read the cell option `#| {text}`", where,

@@ -1,18 +1,17 @@
-"""The only place that writes the site: staged, contained, and untouched when unchanged.
+"""The only place that writes the site: held back, contained, and untouched when unchanged.
 
-Files are first written under a staging folder inside the output folder; `commit()` moves
-them into place and removes what the build no longer produces. A build that fails before
-`commit()` leaves the previous output exactly as it was.
+A build's files are collected in memory; `commit()` puts each in place (temporary file, then
+`os.replace`) and removes what the build no longer produces. A build that fails or is killed
+before `commit()` leaves the previous output exactly as it was.
 """
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from builder.errors import ContainmentError
 
-STAGING = ".builder-staging"
+TEMPORARY_SUFFIX = ".builder-tmp"
 
 
 class Writer:
@@ -20,11 +19,14 @@ class Writer:
 
     def __init__(self, root: Path):
         self.root = root.resolve()
-        self.staging = self.root / STAGING
         self.produced: set[str] = set()
         self.kept: set[str] = set()
-        self.changed: list[str] = []
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staged: dict[str, bytes] = {}
+
+    @property
+    def changed(self) -> list[str]:
+        """The files `commit()` will write, in the order they were staged."""
+        return list(self.staged)
 
     def write(self, relative: str, content: bytes) -> None:
         """Stage `content` for `relative`, unless the output already holds these bytes."""
@@ -33,16 +35,12 @@ class Writer:
             raise ContainmentError(f"two sources write the same output file {relative}", relative,
                                    "Give one of them a different `permalink:`.")
         self.produced.add(relative)
-        if target.is_file() and target.read_bytes() == content:
-            return
-        staged = self.contained(self.staging, relative)
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_bytes(content)
-        self.changed.append(relative)
+        if not (target.is_file() and target.read_bytes() == content):
+            self.staged[relative] = content
 
     def keep(self, relative: str) -> None:
         """Leave the previous build's file in place (a failed post keeps its last good page)."""
-        if (self.root / relative).is_file():
+        if self.contained(self.root, relative).is_file():
             self.kept.add(relative)
 
     def write_page(self, page) -> None:
@@ -50,12 +48,10 @@ class Writer:
         self.write(page.path, page.content)
 
     def commit(self) -> None:
-        """Move staged files into place and delete outputs this build did not produce."""
-        for relative in self.changed:
-            target = self.root / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging / relative, target)
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Put staged files in place and delete outputs this build did not produce."""
+        for relative, content in self.staged.items():
+            replace_file(self.contained(self.root, relative), content)
+        self.staged.clear()
         self.remove_stale()
 
     def remove_stale(self) -> None:
@@ -92,11 +88,16 @@ def write_source_file(site_dir: Path, relative: str, content: bytes, allowed: st
                                "Figure labels and post slugs cannot contain '..' or '/'.")
     if target.is_file() and target.read_bytes() == content:
         return False
+    replace_file(target, content)
+    return True
+
+
+def replace_file(target: Path, content: bytes) -> None:
+    """Write `target` whole or not at all: a temporary file next to it, then `os.replace`."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
+    temporary = target.with_name(f".{target.name}{TEMPORARY_SUFFIX}")
     temporary.write_bytes(content)
     os.replace(temporary, target)
-    return True
 
 
 def remove_source_files(site_dir: Path, folder: str, keep: set[str]) -> list[str]:

@@ -86,9 +86,14 @@ def test_publish_pushes_the_site_to_a_local_bare_repository(tmp_path, capsys):
     assert count == "2"
 
 
-def test_module_entry_point_runs(tmp_path):
-    write(tmp_path / "posts/2020-01-01-a.md", "Hello.\n")
-    result = subprocess.run([sys.executable, "-m", "builder", "build", "--source", str(tmp_path)],
-                            cwd=REPO, capture_output=True, text=True)
+def test_builds_a_bare_posts_folder_from_any_working_directory(tmp_path):
+    write(tmp_path / "blog/posts/2020-01-01-a.md", "Hello from a bare folder.\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run([sys.executable, "-m", "builder", "build", "--source", "../blog", "--dest", "out"],
+                            cwd=elsewhere, capture_output=True, text=True, env={"PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     assert "built 8 files" in result.stderr
+    assert "Hello from a bare folder." in (elsewhere / "out/2020/01/01/a.html").read_text(encoding="utf-8")
+    assert (elsewhere / "out/assets/css/main.css").read_bytes() == (REPO / "assets/css/main.css").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "blog").iterdir()) == ["posts"]
