@@ -318,7 +318,7 @@ def machine_info() -> list[str]:
         first = Path("/proc/meminfo").read_text().splitlines()[0].split()
         mem = f"{int(first[1]) / 1024 / 1024:.1f} GiB RAM"
     info = [f"- nproc: {os.cpu_count()}" + (f" ({cpu})" if cpu else "") + (f", {mem}" if mem else ""),
-            f"- python: {versions[0] if versions else '?'} ({PY}), torch: {versions[1] if len(versions) > 1 else '?'}",
+            f"- python: {versions[0] if versions else '?'}, torch: {versions[1] if len(versions) > 1 else '?'}",
             f"- platform: {platform.platform()}",
             f"- peak memory: {MEMORY_METHOD}",
             "- wall time: time.perf_counter() around each subprocess call (includes interpreter start-up)"]
