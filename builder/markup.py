@@ -13,7 +13,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from builder.liquid import LiquidContext, expand_liquid
-from builder.mathml import MathExtension
+from builder.errors import Location, SourceError
+from builder.mathml import MathError, MathExtension
 from builder.model import CodeCell, ExecutedPost, Prose
 
 # Private-use characters: Python-Markdown strips STX/ETX, and authors never type these.
@@ -74,9 +75,21 @@ def render_body(executed: ExecutedPost, liquid: LiquidContext, render_cell) -> B
             cells[marker] = render_cell(block, executed.outputs_of(block))
             parts.append(f"\n{marker}\n")
     md = new_markdown(cells)
-    html = md.convert("\n".join(parts))
+    try:
+        html = md.convert("\n".join(parts))
+    except MathError as error:
+        raise SourceError(str(error), Location(post.path, line_of(post, error.tex)),
+                          "Fix the TeX, or write \\$ for a literal dollar sign.") from None
     toc = toc_list(md)
     return Body(html.replace(f"<p>{TOC_MARKER}</p>", TOC_MARKER), toc, TOC_MARKER in html)
+
+
+def line_of(post, text: str) -> int | None:
+    """The Markdown line where `text` first appears in the post's prose."""
+    for block in post.blocks:
+        if isinstance(block, Prose) and text in block.text:
+            return block.line + block.text[:block.text.index(text)].count("\n")
+    return None
 
 
 def clean_prose(text: str) -> str:

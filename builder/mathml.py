@@ -1,6 +1,8 @@
 """Python-Markdown extension that renders TeX math to MathML at build time."""
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import xml.etree.ElementTree as etree
 
@@ -34,16 +36,27 @@ DISPLAY_CLASS = "math-display"
 class MathError(ValueError):
     """TeX in a post that latex2mathml cannot convert."""
 
+    def __init__(self, tex: str, message: str):
+        super().__init__(message)
+        self.tex = tex
+
 
 def tex_to_mathml(tex: str, display: bool) -> etree.Element:
     """Convert TeX to a `<math>` element carrying its source as an annotation."""
+    # The same formulas recur across posts; a copy of a cached tree is far cheaper than
+    # converting again, and each use needs its own element to sit in its own tree.
+    return copy.deepcopy(_converted(tex, display))
+
+
+@functools.lru_cache(maxsize=4096)
+def _converted(tex: str, display: bool) -> etree.Element:
     try:
         math = convert_to_element(tex, display="block" if display else "inline")
     # latex2mathml reports malformed TeX with its own exceptions and with bare
     # IndexError and friends, so anything raised here means bad input.
     except Exception as error:
         reason = type(error).__name__ + (f": {error}" if str(error) else "")
-        raise MathError(
+        raise MathError(tex,
             f'cannot convert the TeX "{tex}" to MathML ({reason}); '
             "fix the TeX, or write \\$ if the $ is not meant to start math"
         ) from error

@@ -48,6 +48,13 @@ def test_check_lists_every_problem_without_executing(tmp_path, capsys):
     assert "posts/2020-01-03-bad-type.md:2: front matter `tags` must be a list such as [pytorch, regression], not 5" in err
 
 
+def test_bad_math_is_a_source_error_at_its_line(tmp_path, capsys):
+    write(tmp_path / "posts/2020-01-01-math.md", "---\ntitle: M\n---\nFine $x$.\n\nBroken $\\frac{$ here.\n")
+    assert main(["build", "--source", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert 'posts/2020-01-01-math.md:6: cannot convert the TeX "\\frac{" to MathML' in err
+
+
 def test_check_reports_unknown_liquid_tags_and_broken_links(tmp_path, capsys):
     write(tmp_path / "posts/2020-01-02-bad-tag.md", "---\ntitle: Tag\n---\n\n{% assign x = 1 %}\n")
     write(tmp_path / "posts/2020-01-03-link.md", "---\ntitle: Link\n---\n\n![missing](/assets/none.png)\n")
