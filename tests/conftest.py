@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import textwrap
 from pathlib import Path
@@ -10,6 +11,10 @@ import pytest
 
 from builder.build import BuildOptions, build_site
 from builder.progress import Reporter
+
+# nbclient leaves output-polling tasks pending after a timeout or a dead kernel; asyncio logs
+# them at exit, after pytest's summary line. The tests assert the errors themselves.
+logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
