@@ -13,7 +13,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -60,13 +60,11 @@ class Progress:
 
     on_cell: Callable[[Post, CodeCell], None] = lambda post, cell: None
     on_output: Callable[[Post, str], None] | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def execute_post(post: Post, site_dir: Path, options: ExecutionOptions,
                  progress: Progress | None = None) -> Execution:
     """Execute the post's evaluated cells in order, in a scratch working directory."""
-    import nbformat
     progress = progress or Progress()
     cells = [cell for cell in post.cells if cell.evaluated]
     notebook = build_notebook(post, cells, site_dir, options)

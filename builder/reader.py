@@ -105,7 +105,7 @@ def split_blocks(body: str, first_line: int, rel: str) -> tuple[Block, ...]:
         end = closing_fence(lines, index, match["fence"], first_line, rel)
         if match["lang"].lower() in EXECUTED_LANGUAGES:
             add_prose(blocks, lines[prose_start:index], first_line + prose_start)
-            blocks.append(make_cell(lines[index + 1:end], first_line + index, len(blocks), rel))
+            blocks.append(make_cell(lines[index + 1:end], first_line + index, rel))
             prose_start = end + 1
         index = end + 1
     add_prose(blocks, lines[prose_start:], first_line + prose_start)
@@ -127,7 +127,7 @@ def add_prose(blocks: list[Block], lines: list[str], line: int) -> None:
         blocks.append(Prose(text, line))
 
 
-def make_cell(lines: list[str], fence_line: int, position: int, rel: str) -> CodeCell:
+def make_cell(lines: list[str], fence_line: int, rel: str) -> CodeCell:
     source = "\n".join(lines)
     options = cell_options(lines, fence_line, rel)
     return CodeCell(number=0, source=source, fence_line=fence_line, options=options)

@@ -1,6 +1,7 @@
 """Executed posts and listings to HTML pages through the Jinja layouts."""
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -39,8 +40,9 @@ class RenderContext:
     config: SiteConfig
     posts_by_name: Mapping[str, str]     # post file stem -> site-relative URL
 
-    @property
+    @functools.cached_property
     def site(self) -> dict[str, Any]:
+        """`site` for templates and Liquid; made once, since every cell output reads it."""
         return dict(self.config.values, baseurl=self.config.base, url=self.config.site_url)
 
 
@@ -101,9 +103,10 @@ def render_include(name: str, attributes: dict[str, str], where: Location, conte
 
 def page_vars(post: Post, executed: ExecutedPost, toc: str, context: RenderContext) -> dict[str, Any]:
     front = dict(post.front_matter)
+    excerpt = excerpt_of(post)
     return PAGE_DEFAULTS | front | {
         "title": post.title, "url": post.url, "date": post.date, "path": post.path,
-        "excerpt": excerpt_of(post), "description": front.get("description") or excerpt_of(post),
+        "excerpt": excerpt, "description": front.get("description") or excerpt,
         "tags": as_list(front.get("tags")), "categories": as_list(front.get("categories")),
         "toc_html": Markup(toc), "provenance": executed.provenance or None,
         "reading_time": reading_minutes(post), "modified": front.get("modified"),
