@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -10,15 +9,18 @@ from pathlib import Path
 from typing import Callable
 
 from builder.config import SiteConfig, load_config
-from builder.errors import BuildError, ExecutionError, FreezeError, SourceError
+from builder.errors import BuildError, FreezeError, SourceError
 from builder.executor import ExecutionOptions, Progress, execute_post
 from builder.freeze import (dump_record, executed_from_record, load_record, make_record,
                             record_path, stale_reasons)
-from builder.listings import neighbours, render_home, render_site_files, sort_posts
-from builder.model import ExecutedPost, Page, Post
+from builder.incremental import (BuildState, SourceEntry, TemplateGraph, build_fingerprint, file_stat,
+                                 load_state, render_key, save_state, sha256, state_file)
+from builder.listings import neighbours, render_home, render_site_files, sort_posts, summary
+from builder.model import ExecutedPost, Post, Prose
 from builder.progress import Reporter
 from builder.reader import read_post
-from builder.render import RenderContext, render_post
+from builder.notebook import export_notebook, notebook_path
+from builder.render import RenderContext, offers_notebook, render_post
 from builder.templates import THEME_DIR, make_environment
 from builder.urls import output_path
 from builder.writer import Writer, remove_source_files, write_source_file
@@ -54,20 +56,26 @@ class BuildResult:
 
 
 def build_site(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
-    """Build the site in `options.source` into `options.output`."""
+    """Build the site in `options.source` into `options.output`, redoing only what changed."""
     reporter = reporter or Reporter(verbose=options.verbose)
     config = load_config(options.source)
-    posts = select_posts(read_posts(options.source, config), options)
+    state_path = state_file(options.source, options.output)
+    previous = load_state(state_path, build_fingerprint(options.source))
+    state = BuildState(previous.fingerprint)
+    posts = select_posts(read_posts(options.source, config, previous, state), options)
     context = RenderContext(make_environment(options.source, config), config, posts_by_name(posts))
     writer = Writer(options.output)
+    plan = RenderPlan(previous, state, TemplateGraph(context.env), writer, options.source)
     result = BuildResult()
-    links = neighbours(sort_posts(posts))
+    ordered = sort_posts(posts)
+    links = neighbours(ordered)
+
     def failed(post: Post, error: BuildError) -> None:
         fail_post(post, error, result, reporter, writer)
 
     for executed in execute_posts(posts, config, options, reporter, failed):
         try:
-            writer.write_page(render_post(executed, context, links[executed.post.path]))
+            write_post_page(executed, context, links[executed.post.path], plan)
         except BuildError as error:
             failed(executed.post, error)
             if not options.keep_going:
@@ -75,13 +83,90 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     if result.failures and not options.keep_going:
         reporter.finish(0)
         return result
-    for page in render_home(sort_posts(posts), context) + render_site_files(sort_posts(posts), context):
-        writer.write_page(page)
-    copy_assets(options.source, writer)
+    write_listings(ordered, context, plan)
+    copy_assets(options.source, plan)
     writer.commit()
-    result.pages = len(writer.produced)
-    reporter.finish(result.pages)
+    plan.record_outputs()
+    save_state(state_path, state)
+    result.pages = len(writer.produced | writer.kept)
+    reporter.finish(result.pages, rendered=plan.rendered)
     return result
+
+
+class RenderPlan:
+    """Decides, output by output, whether the previous build's file can stay as it is."""
+
+    def __init__(self, previous: BuildState, state: BuildState, graph: TemplateGraph, writer: Writer,
+                 site_dir: Path):
+        self.previous, self.state, self.graph, self.writer = previous, state, graph, writer
+        self.site_dir = site_dir
+        self.rendered = 0
+
+    def unchanged(self, path: str, key: str) -> bool:
+        """True (and the old file kept) when `path` was made from the same inputs and is intact."""
+        if self.previous.keys.get(path) != key:
+            return False
+        stat = self.previous.outputs.get(path)
+        if stat is None or stat != file_stat(self.writer.root / path):
+            return False
+        self.writer.keep(path)
+        self.state.keys[path] = key
+        return True
+
+    def write(self, path: str, key: str, content: bytes) -> None:
+        self.writer.write(path, content)
+        self.state.keys[path] = key
+        self.rendered += 1
+
+    def record_outputs(self) -> None:
+        for path in list(self.state.keys):
+            stat = file_stat(self.writer.root / path)
+            if stat is None:
+                del self.state.keys[path]
+            else:
+                self.state.outputs[path] = stat
+
+
+def write_post_page(executed: ExecutedPost, context: RenderContext, links: dict, plan: RenderPlan) -> None:
+    post = executed.post
+    path = output_path(post.url, post.path)
+    key = post_page_key(executed, context, links, plan)
+    if not plan.unchanged(path, key):
+        page = render_post(executed, context, links)
+        plan.write(page.path, key, page.content)
+    if offers_notebook(executed):
+        notebook = notebook_path(post)
+        if not plan.unchanged(notebook, key):
+            url = context.config.site_url + context.config.base + post.url
+            plan.write(notebook, key, export_notebook(executed, plan.site_dir, page_url=url))
+
+
+def post_page_key(executed: ExecutedPost, context: RenderContext, links: dict, plan: RenderPlan) -> str:
+    """Everything a post's page depends on: source, outputs, neighbours, templates."""
+    post = executed.post
+    source = plan.state.sources[post.path].sha
+    templates = {f"layouts/{post.get('layout') or 'single'}.html", "includes/toc.html"}
+    templates |= {name for name in plan.graph.names if name.startswith("includes/cell/")}
+    text = "".join(block.text for block in post.blocks if isinstance(block, Prose))
+    if "{% include" in text or "{%- include" in text:
+        templates |= {name for name in plan.graph.names if name.startswith("includes/")}
+    names = sorted(context.posts_by_name.items()) if "post_url" in text or "link" in text else ()
+    return render_key(source, executed.results, executed.provenance, links, names,
+                      plan.graph.fingerprint(templates))
+
+
+def write_listings(ordered: list[Post], context: RenderContext, plan: RenderPlan) -> None:
+    """Home pages, feed, sitemap and the rest: redone only when post metadata or templates changed."""
+    layouts = {name for name in plan.graph.names if name.startswith("layouts/")}
+    key = render_key([summary(post) for post in ordered], plan.graph.fingerprint(layouts))
+    previous = plan.previous.groups.get("listings", ())
+    if previous and all(plan.unchanged(path, key) for path in previous):
+        plan.state.groups["listings"] = previous
+        return
+    pages = render_home(ordered, context) + render_site_files(ordered, context)
+    for page in pages:
+        plan.write(page.path, key, page.content)
+    plan.state.groups["listings"] = tuple(page.path for page in pages)
 
 
 def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Reporter,
@@ -94,18 +179,33 @@ def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Repo
     writer.keep(page)
 
 
-def read_posts(site_dir: Path, config: SiteConfig) -> list[Post]:
-    """Every post under posts/, validated; all problems reported together."""
+def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState, state: BuildState) -> list[Post]:
+    """Every post under posts/, validated; all problems reported together.
+
+    A file whose stat (or, failing that, whose hash) is as in the previous build is not parsed again.
+    """
     posts, problems = [], []
     for path in sorted((site_dir / "posts").glob("*.md")) + sorted((site_dir / "posts").glob("*.markdown")):
         try:
-            posts.append(read_post(site_dir, path, config))
+            posts.append(read_cached(site_dir, path, config, previous, state))
         except BuildError as error:
             problems.append(error)
     if problems:
         raise SourceErrors(problems)
     check_unique_urls(posts)
     return posts
+
+
+def read_cached(site_dir: Path, path: Path, config: SiteConfig, previous: BuildState, state: BuildState) -> Post:
+    relative = path.relative_to(site_dir).as_posix()
+    stat, known = file_stat(path), previous.sources.get(relative)
+    if known is not None and known.stat == stat:
+        state.sources[relative] = known
+        return known.post
+    digest = sha256(path.read_bytes())
+    post = known.post if known is not None and known.sha == digest else read_post(site_dir, path, config)
+    state.sources[relative] = SourceEntry(stat, digest, post)
+    return post
 
 
 class SourceErrors(SourceError):
@@ -246,7 +346,7 @@ def run_post(post: Post, config: SiteConfig, options: BuildOptions, reporter: Re
     return executed_from_record(post, record, from_cache=False)
 
 
-def copy_assets(site_dir: Path, writer: Writer) -> None:
+def copy_assets(site_dir: Path, plan: RenderPlan) -> None:
     """The theme's assets (not its images), then the site's own, which win."""
     sources = {}
     theme_assets = THEME_DIR / "assets"
@@ -259,4 +359,6 @@ def copy_assets(site_dir: Path, writer: Writer) -> None:
         if path.is_file() and not path.name.startswith("."):
             sources[path.relative_to(site_dir).as_posix()] = path
     for relative, path in sorted(sources.items()):
-        writer.write(relative, path.read_bytes())
+        key = render_key(str(path), file_stat(path))
+        if not plan.unchanged(relative, key):
+            plan.write(relative, key, path.read_bytes())

@@ -14,10 +14,7 @@ from pathlib import Path
 from builder.build import BuildOptions, build_site
 from builder.config import load_config
 from builder.errors import BuildError, ConfigError
-from builder.links import broken_links
 from builder.progress import Reporter
-from builder.publish import publish
-from builder.scaffold import import_jekyll_post, import_notebook, new_post
 
 
 def parser() -> argparse.ArgumentParser:
@@ -111,6 +108,7 @@ COMMANDS = {"build": run_build, "clean": run_clean}
 
 def run_check(args: argparse.Namespace) -> int:
     """Read and render everything without executing; list every problem."""
+    from builder.links import broken_links
     check_source(args.source)
     with tempfile.TemporaryDirectory(prefix="builder-check-") as scratch:
         options = BuildOptions(source=args.source, dest=Path(scratch) / "site", execute=False,
@@ -129,12 +127,14 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_new(args: argparse.Namespace) -> int:
+    from builder.scaffold import new_post
     path = new_post(args.source, args.title, date.today())
     print(path.relative_to(args.source).as_posix())
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from builder.scaffold import import_jekyll_post, import_notebook
     if args.file.suffix == ".ipynb":
         path, changes = import_notebook(args.file, args.source, date.today())
     else:
@@ -157,6 +157,7 @@ COMMANDS["import"] = run_import
 
 
 def run_publish(args: argparse.Namespace) -> int:
+    from builder.publish import publish
     site = args.dest or args.source / "_site"
     commit = publish(site, args.remote, args.branch, str(load_config(args.source).values.get("cname") or ""))
     print(f"published {site} to {args.remote} {args.branch} at {commit[:12]}")

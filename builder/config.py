@@ -1,6 +1,7 @@
 """Typed site settings from `_config.yml`, each declared once with its default and help."""
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from builder.errors import ConfigError, Location
+from builder.frontmatter import first_bad_date_line
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ TOLERATED = {"markdown", "theme", "remote_theme", "plugins", "include", "encodin
              "name", "subtitle", "email", "logo", "github_username", "twitter_username",
              "minimal_mistakes_skin", "search", "footer", "defaults", "collections", "kramdown",
              "future", "show_drafts", "excerpt_separator", "cname", "analytics"}
+TOP_LEVEL_KEY = re.compile(r"^(?P<key>[^\s#:'\"-][^:#]*?)\s*:(?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -76,20 +79,28 @@ def normalise_baseurl(baseurl: str) -> str:
 def load_config(site_dir: Path) -> SiteConfig:
     """Read `_config.yml` in `site_dir` (optional) and check every known key's type."""
     path = site_dir / "_config.yml"
-    raw = read_config_file(path) if path.exists() else {}
-    return validate_config(raw, "_config.yml")
+    if not path.exists():
+        return validate_config({}, "_config.yml")
+    text = read_config_text(path)
+    return validate_config(parse_config(text), "_config.yml", key_lines(text))
 
 
-def read_config_file(path: Path) -> dict:
+def read_config_text(path: Path) -> str:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8").lstrip("\ufeff")
     except UnicodeDecodeError:
+        # No line here: tests/test_urls_config.py pins this exact message.
         raise ConfigError("the file is not valid UTF-8", "_config.yml",
                           "Save the file with UTF-8 encoding.") from None
+
+
+def parse_config(text: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise yaml_config_error(error) from None
     except ValueError as error:   # PyYAML's timestamps: 2020-02-30 is not a real date
-        raise ConfigError(f"invalid date: {error}", "_config.yml",
+        raise ConfigError(f"invalid date: {error}", Location("_config.yml", first_bad_date_line(text, first_line=1)),
                           "Write a real date (YYYY-MM-DD), or quote the value to keep it as text.") from None
     if data is None:
         return {}
@@ -97,6 +108,16 @@ def read_config_file(path: Path) -> dict:
         raise ConfigError("the file must be a mapping of keys to values",
                           "_config.yml", "Write one `key: value` per line.")
     return data
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """The line of each top-level `key:` in the file, for messages."""
+    lines = {}
+    for number, line in enumerate(text.split("\n"), 1):
+        match = TOP_LEVEL_KEY.match(line)
+        if match:
+            lines.setdefault(match["key"], number)
+    return lines
 
 
 def yaml_config_error(error: yaml.YAMLError) -> ConfigError:
@@ -107,33 +128,41 @@ def yaml_config_error(error: yaml.YAMLError) -> ConfigError:
                        "Check indentation (spaces, not tabs) and quote values containing ':' or '#'.")
 
 
-def validate_config(raw: Mapping[str, Any], where: str) -> SiteConfig:
-    problems = [type_problem(KNOWN[key], value) for key, value in raw.items() if key in KNOWN]
-    problems = [p for p in problems if p] + timezone_problems(raw.get("timezone"))
+def validate_config(raw: Mapping[str, Any], where: str, lines: Mapping[str, int] | None = None) -> SiteConfig:
+    """Check every known key's type, all at once; `lines` (key -> line) locates the problems."""
+    lines = lines or {}
+    problems = [type_problem(KNOWN[key], value, lines.get(key)) for key, value in raw.items() if key in KNOWN]
+    problems = [p for p in problems if p] + timezone_problems(raw.get("timezone"), lines.get("timezone"))
     if problems:
         raise ConfigError("; ".join(problems), where, "Fix the listed keys; see the README for each key's type.")
-    for key in sorted(set(raw) - set(KNOWN) - TOLERATED):
-        warnings.warn(f"{where}: unknown key `{key}` is ignored (available to templates as site.{key})")
+    for key in sorted(set(raw) - set(KNOWN) - TOLERATED, key=str):
+        at = f"{where}:{lines[key]}" if key in lines else where
+        warnings.warn(f"{at}: unknown key `{key}` is ignored (available to templates as site.{key})")
     values = {s.name: s.default for s in SETTINGS}
     values.update({key: value for key, value in raw.items() if value is not None})
     values["author"] = {"name": "", "bio": "", "avatar": ""} | values["author"]
     return SiteConfig(values)
 
 
-def type_problem(setting: Setting, value: Any) -> str | None:
+def type_problem(setting: Setting, value: Any, line: int | None = None) -> str | None:
     if value is None or (isinstance(value, setting.kind) and not isinstance(value, bool)):
         return None
     return (f"`{setting.name}` must be a {readable_type(setting.kind.__name__)}, "
-            f"not {value!r} ({setting.help})")
+            f"not {value!r}{on_line(line)} ({setting.help})")
 
 
-def timezone_problems(name: Any) -> list[str]:
+def on_line(line: int | None) -> str:
+    return "" if line is None else f" on line {line}"
+
+
+def timezone_problems(name: Any, line: int | None = None) -> list[str]:
     if not isinstance(name, str):
         return []
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return [f"`timezone` {name!r} is not a known time zone (use an IANA name such as Asia/Shanghai or UTC)"]
+        return [f"`timezone` {name!r}{on_line(line)} is not a known time zone "
+                "(use an IANA name such as Asia/Shanghai or UTC)"]
     return []
 
 

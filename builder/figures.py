@@ -22,8 +22,18 @@ ALLOWED_LABEL_CHARACTERS = "A-Z, a-z, 0-9, '.', '_' and '-'"
 _LABEL_CHARACTER = re.compile(r"[A-Za-z0-9._-]")
 
 
+# A cell that draws a huge figure, or hundreds of them, must not make a giant page or record.
+MAX_FIGURE_SIDE = 4096               # pixels, width and height
+MAX_FIGURE_BYTES = 5 * 1024 * 1024   # per figure, after metadata is stripped
+MAX_FIGURES_PER_CELL = 50
+
+
 class FigureError(ValueError):
-    """Raised for malformed PNG data or a figure label that is not a safe file name."""
+    """Raised for malformed PNG data, a figure over the size limits, or an unsafe figure label."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
 
 
 class PngChunk(NamedTuple):
@@ -133,6 +143,29 @@ def _reject_unknown_critical_chunks(chunks: list[PngChunk]) -> None:
             raise FigureError(
                 f"unsupported PNG: unknown critical chunk {chunk.type.decode()} at byte {chunk.offset}"
             )
+
+
+def check_figure_size(data: bytes, where: str) -> None:
+    """Raise FigureError if the PNG `data` (named `where`, e.g. cell3-1.png) is over the size limits."""
+    width, height = png_size(data)
+    if width > MAX_FIGURE_SIDE or height > MAX_FIGURE_SIDE:
+        raise FigureError(
+            f"figure {where} is {width}x{height} pixels, more than the limit of "
+            f"{MAX_FIGURE_SIDE}x{MAX_FIGURE_SIDE}",
+            "Make the figure smaller: lower `figsize` or `dpi`, e.g. plt.figure(figsize=(8, 5), dpi=100).")
+    if len(data) > MAX_FIGURE_BYTES:
+        raise FigureError(
+            f"figure {where} is {len(data):,} bytes, more than the limit of {MAX_FIGURE_BYTES:,} bytes",
+            "Make the figure smaller (lower `dpi`, fewer points, or plot a sample of the data).")
+
+
+def check_figure_count(count: int, where: str) -> None:
+    """Raise FigureError if a cell (named `where`) has shown more than MAX_FIGURES_PER_CELL figures."""
+    if count > MAX_FIGURES_PER_CELL:
+        raise FigureError(
+            f"{where} shows more than {MAX_FIGURES_PER_CELL} figures, the limit for one cell",
+            "Draw several plots as subplots of one figure, or show fewer (call plt.close() on "
+            "figures you do not want on the page).")
 
 
 def figure_name(label: str | None, cell_number: int, index: int) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Collection, Iterable
 
 import yaml
 
@@ -81,9 +82,9 @@ def parse_yaml(text: str, path: str) -> dict[str, Any]:
     return data
 
 
-def first_bad_date_line(text: str) -> int | None:
-    """The file line of the first date-like value that is not a real date."""
-    for number, line in enumerate(text.split("\n"), 2):
+def first_bad_date_line(text: str, first_line: int = 2) -> int | None:
+    """The file line of the first date-like value that is not a real date; `text` starts at `first_line`."""
+    for number, line in enumerate(text.split("\n"), first_line):
         for found in re.findall(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", line):
             try:
                 date(*map(int, found))
@@ -92,8 +93,12 @@ def first_bad_date_line(text: str) -> int | None:
     return None
 
 
-def check_front_matter(data: dict[str, Any], path: str, text: str) -> list[SourceError]:
-    """Type problems of known keys; unknown keys only warn. `text` is the whole source file."""
+def check_front_matter(data: dict[str, Any], path: str, text: str,
+                       layouts: Collection[str] | None = None) -> list[SourceError]:
+    """Type problems of known keys; unknown keys only warn. `text` is the whole source file.
+
+    With `layouts` (the names in templates/layouts/, see `layout_names`), an unknown layout is a problem too.
+    """
     problems = []
     for key, value in data.items():
         if key not in FRONT_MATTER_KEYS:
@@ -104,7 +109,22 @@ def check_front_matter(data: dict[str, Any], path: str, text: str) -> list[Sourc
             problems.append(SourceError(f"front matter `{key}` must be {description}, not {value!r}",
                                         Location(path, find_key_line(text, key)),
                                         f"Change `{key}:` in the front matter."))
+    layout = data.get("layout")
+    if layouts is not None and isinstance(layout, str) and layout not in layouts:
+        problems.append(unknown_layout(layout, path, text, layouts))
     return problems
+
+
+def unknown_layout(layout: str, path: str, text: str, layouts: Collection[str]) -> SourceError:
+    return SourceError(f"unknown layout `{layout}` (available: {', '.join(sorted(layouts)) or 'none'})",
+                       Location(path, find_key_line(text, "layout")),
+                       f"Use one of the available layouts, or create templates/layouts/{layout}.html "
+                       "in the site folder.")
+
+
+def layout_names(template_folders: Iterable[Path]) -> list[str]:
+    """The layouts a post may name: `layouts/*.html` in any of the template folders."""
+    return sorted({p.stem for folder in template_folders for p in Path(folder).glob("layouts/*.html")})
 
 
 def is_instance(value: Any, types: tuple[type, ...]) -> bool:

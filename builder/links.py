@@ -1,11 +1,14 @@
-"""Check that every internal link and image of a built site points at a file that exists."""
+"""Check that every internal link and image points at a file that exists: in the built site, or
+for a post's images, in the source tree before anything is written."""
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
-from builder.errors import BuildError
+from builder.errors import BuildError, Location, SourceError
+from builder.model import Post, Prose
 
 LINKING = {("a", "href"), ("img", "src"), ("link", "href"), ("script", "src"), ("source", "src")}
 
@@ -53,3 +56,119 @@ def internal_target(link: str, base: str) -> str | None:
 def exists(site: Path, target: str) -> bool:
     path = site / target
     return path.is_file() or (path / "index.html").is_file()
+
+
+# -- Images a post's Markdown refers to, checked against the source tree before writing --
+
+MARKDOWN_IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*<?(?P<url>[^\s()<>]+(?:\([^\s()]*\))?)>?"
+                            r"""(?:\s+(?:"[^"]*"|'[^']*'|\([^)]*\)))?\s*\)""")
+HTML_IMAGE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s>]+))""",
+                        re.IGNORECASE)
+REFERENCE_IMAGE = re.compile(r"!\[(?P<alt>[^\[\]]*)\]\[(?P<ref>[^\[\]]*)\]")
+REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[(?P<ref>[^\[\]]+)\]:\s*<?(?P<url>\S+?)>?(?:\s.*)?$", re.MULTILINE)
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
+# The Liquid that imported Jekyll posts put in front of image paths: all of it means "this site".
+SITE_URL_LIQUID = re.compile(r"\{\{-?\s*site\.url\s*-?\}\}")
+BASEURL_LIQUID = re.compile(r"\{\{-?\s*site\.baseurl\s*-?\}\}")
+URL_FILTER_LIQUID = re.compile(r"""\{\{-?\s*(?:"([^"]*)"|'([^']*)')\s*\|\s*(?:relative_url|absolute_url)\s*-?\}\}""")
+
+
+def missing_images(post: Post, site_dir: Path, base: str, theme_dir: Path | None = None) -> list[BuildError]:
+    """Every site image the post's prose shows (Markdown or <img>) that is not in the source tree.
+
+    Looks in `site_dir` and, for assets/ outside assets/img/, in `theme_dir` (both are copied into
+    the site). Call it once the post's own figures are on disk (after execution, or with a frozen
+    record), since a post may show a figure its own code produced.
+    """
+    problems = []
+    for line, url in image_references(post, base):
+        problem = image_problem(url, post.url, site_dir, base, theme_dir)
+        if problem:
+            message, hint = problem
+            problems.append(SourceError(message, Location(post.path, line), hint))
+    return problems
+
+
+def image_references(post: Post, base: str = "") -> list[tuple[int, str]]:
+    """(line, URL) of each image in the post's prose, outside code, in source order."""
+    found = []
+    for block in post.blocks:
+        if isinstance(block, Prose):
+            visible = expand_site_liquid(without_code(block.text), base)
+            found += [(block.line + visible.count("\n", 0, start), url)
+                      for start, url in sorted(images_in(visible))]
+    return found
+
+
+def images_in(text: str) -> list[tuple[int, str]]:
+    """(offset, URL) of inline, reference-style and HTML images in Markdown `text`."""
+    definitions = {m["ref"].lower(): m["url"] for m in REFERENCE_DEFINITION.finditer(text)}
+    found = [(m.start(), m["url"]) for m in MARKDOWN_IMAGE.finditer(text)]
+    found += [(m.start(), m["dq"] or m["sq"] or m["bare"] or "") for m in HTML_IMAGE.finditer(text)]
+    for match in REFERENCE_IMAGE.finditer(text):
+        url = definitions.get((match["ref"] or match["alt"]).lower())
+        if url is not None:
+            found.append((match.start(), url))
+    return found
+
+
+def without_code(text: str) -> str:
+    """`text` with fenced code blocks and code spans blanked out, keeping offsets and line breaks."""
+    lines, fence = text.split("\n"), None
+    for index, line in enumerate(lines):
+        match = FENCE.match(line)
+        if fence is None and match:
+            fence, lines[index] = match.group(1), ""
+        elif fence is not None:
+            stripped = line.strip()
+            if stripped.startswith(fence) and set(stripped) == {fence[0]}:
+                fence = None
+            lines[index] = ""
+    return CODE_SPAN.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), "\n".join(lines))
+
+
+def image_problem(url: str, page_url: str, site_dir: Path, base: str,
+                  theme_dir: Path | None) -> tuple[str, str] | None:
+    """(what is wrong, hint) for an image URL that will not show, or None."""
+    if "{{" in url or "{%" in url:
+        return None                      # other Liquid: only the build can tell
+    parts = urlsplit(url.strip())
+    if parts.scheme or parts.netloc or not parts.path:
+        return None                      # another site's image, a data: URL or an anchor
+    path = unquote(parts.path)
+    if not path.startswith("/"):
+        resolved = urljoin(page_url, path).lstrip("/")   # relative to the post's page, not to posts/
+        if image_exists(resolved, site_dir, theme_dir):
+            return None
+        return (f"the image {url} does not exist (a relative path is read from the page {page_url}, "
+                f"so it names {resolved})", "Start the path with /, e.g. ![...](/assets/img/name.png), "
+                "and put the file under assets/ in the site folder.")
+    if base and not (path == base or path.startswith(base + "/")):
+        return (f"the image {url} is outside the site's baseurl {base}, so it will not show once published",
+                f"Write ![...]({{{{ \"{path}\" | relative_url }}}}) or start the path with {base}/.")
+    else:
+        path = path[len(base):]
+    target = path.lstrip("/")
+    if image_exists(target, site_dir, theme_dir):
+        return None
+    return (f"the image {url} does not exist (no file {target} in the site folder)",
+            f"Add the file {target}, or fix the path (site images live under assets/, "
+            "e.g. assets/img/...).")
+
+
+def expand_site_liquid(text: str, base: str) -> str:
+    """`text` with `{{ site.url }}` dropped (it names this site), `{{ site.baseurl }}` and
+    `{{ "..." | relative_url }}` expanded; never adds a line break."""
+    text = URL_FILTER_LIQUID.sub(lambda m: base + "/" + (m[1] if m[1] is not None else m[2]).lstrip("/"), text)
+    return BASEURL_LIQUID.sub(lambda _: base, SITE_URL_LIQUID.sub("", text))
+
+
+def image_exists(target: str, site_dir: Path, theme_dir: Path | None) -> bool:
+    """The file is in the site folder, or among the theme's assets that the build copies."""
+    if not target or ".." in target.split("/"):
+        return False
+    if (site_dir / target).is_file():
+        return True
+    return (theme_dir is not None and target.startswith("assets/") and not target.startswith("assets/img/")
+            and (theme_dir / target).is_file())

@@ -80,11 +80,12 @@ class Reporter:
     def note(self, text: str) -> None:
         self.line(text)
 
-    def finish(self, pages: int) -> None:
+    def finish(self, pages: int, rendered: int | None = None) -> None:
         s = self.summary
         run_seconds = sum(seconds for _, seconds in s.executed)
         self.current.clear()
-        self.line(f"built {pages} files in {time.monotonic() - self.started:.1f} s: "
+        written = "" if rendered is None else f" ({rendered} rendered)"
+        self.line(f"built {pages} files{written} in {time.monotonic() - self.started:.1f} s: "
                   f"{len(s.executed)} executed ({run_seconds:.1f} s), {len(s.cached)} from cache, "
                   f"{len(s.failed)} failed")
         for path, message in s.failed:

@@ -17,6 +17,7 @@ from builder.errors import Location, TemplateError
 from builder.liquid import LiquidContext
 from builder.logchart import parse_training_log, render_chart_svg
 from builder.markup import TOC_MARKER, highlight_python, render_body
+from builder.notebook import colab_url, notebook_path
 from builder.model import CodeCell, ExecutedPost, Output, Page, Post, Prose
 from builder.reader import as_list
 from builder.templates import render_template
@@ -26,8 +27,9 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "layout": "single", "header": None, "author_profile": False, "comments": False, "toc": False,
     "toc_label": None, "modified": None, "excerpt": "", "description": "", "tags": [],
     "categories": [], "previous": None, "next": None, "provenance": None, "toc_html": "",
-    "notebook": None, "reading_time": 0,
+    "notebook": None, "colab": None, "reading_time": 0,
 }
+PUBLISHED_BRANCH = "gh-pages"    # where `make publish` puts the site, notebooks included
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z0-9_']+")
 
@@ -110,7 +112,20 @@ def page_vars(post: Post, executed: ExecutedPost, toc: str, context: RenderConte
         "tags": as_list(front.get("tags")), "categories": as_list(front.get("categories")),
         "toc_html": Markup(toc), "provenance": executed.provenance or None,
         "reading_time": reading_minutes(post), "modified": front.get("modified"),
-    }
+    } | notebook_links(executed, context)
+
+
+def offers_notebook(executed: ExecutedPost) -> bool:
+    """Executed posts are offered as notebooks with their outputs."""
+    return executed.post.executes and bool(executed.results)
+
+
+def notebook_links(executed: ExecutedPost, context: RenderContext) -> dict[str, Any]:
+    if not offers_notebook(executed):
+        return {}
+    path = notebook_path(executed.post)
+    return {"notebook": "/" + path,
+            "colab": colab_url(str(context.config.repository or ""), PUBLISHED_BRANCH, path)}
 
 
 def excerpt_of(post: Post, limit: int = 200) -> str:

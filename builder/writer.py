@@ -40,7 +40,8 @@ class Writer:
 
     def keep(self, relative: str) -> None:
         """Leave the previous build's file in place (a failed post keeps its last good page)."""
-        if self.contained(self.root, relative).is_file():
+        # Callers pass paths this writer already checked when it first wrote them.
+        if os.path.isfile(os.path.join(self.root, relative)):
             self.kept.add(relative)
 
     def write_page(self, page) -> None:
@@ -55,12 +56,16 @@ class Writer:
         self.remove_stale()
 
     def remove_stale(self) -> None:
-        for path in sorted(self.root.rglob("*"), reverse=True):
-            relative = path.relative_to(self.root).as_posix()
-            if path.is_file() and relative not in self.produced and relative not in self.kept:
-                path.unlink()
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+        """Delete files this build did not produce, then folders left empty (deepest first)."""
+        wanted = self.produced | self.kept
+        for folder, subfolders, files in os.walk(self.root, topdown=False):
+            prefix = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            prefix = "" if prefix == "." else prefix + "/"
+            for name in files:
+                if prefix + name not in wanted:
+                    os.unlink(os.path.join(folder, name))
+            if folder != str(self.root) and not os.listdir(folder):
+                os.rmdir(folder)
 
     @staticmethod
     def contained(root: Path, relative: str) -> Path:

@@ -103,4 +103,4 @@ def test_builds_a_bare_posts_folder_from_any_working_directory(tmp_path):
     assert "built 8 files" in result.stderr
     assert "Hello from a bare folder." in (elsewhere / "out/2020/01/01/a.html").read_text(encoding="utf-8")
     assert (elsewhere / "out/assets/css/main.css").read_bytes() == (REPO / "assets/css/main.css").read_bytes()
-    assert sorted(p.name for p in (tmp_path / "blog").iterdir()) == ["posts"]
+    assert sorted(p.name for p in (tmp_path / "blog").iterdir()) == [".build-cache", "posts"]

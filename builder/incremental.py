@@ -1,0 +1,146 @@
+"""What the previous build read and wrote, so that an unchanged input costs a stat, not a render.
+
+The state lives in `<site>/.build-cache/` (one file per output folder; git-ignored, never
+published). Every rendered output is stored with a key: the hash of everything its bytes depend
+on. A later build renders an output only when its key changed or the file on disk is no longer
+the one it wrote. Any doubt (another builder version, another config, an unreadable state)
+means starting from an empty state, which is a clean full build.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from builder.model import Post
+
+SCHEMA = 1
+CACHE_DIR = ".build-cache"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class SourceEntry:
+    """A source file as last read: its stat, its hash and what it parsed to."""
+
+    stat: tuple[int, int]
+    sha: str
+    post: Post
+
+
+@dataclass
+class BuildState:
+    """The previous build's inputs and outputs."""
+
+    fingerprint: str = ""                                   # builder code + config
+    sources: dict[str, SourceEntry] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)      # output path -> render key
+    outputs: dict[str, tuple[int, int]] = field(default_factory=dict)   # output path -> stat
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)    # outputs made together
+
+
+def sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+def file_stat(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
+def state_file(site_dir: Path, output: Path) -> Path:
+    return site_dir / CACHE_DIR / f"state-{sha256(str(output.resolve()))[:16]}.pickle"
+
+
+def build_fingerprint(site_dir: Path) -> str:
+    """Changes when the builder's code or the site's configuration changes."""
+    parts = [str(SCHEMA)]
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        parts.append(sha256(path.read_bytes()))
+    config = site_dir / "_config.yml"
+    parts.append(sha256(config.read_bytes()) if config.is_file() else "")
+    return sha256("\n".join(parts))
+
+
+def load_state(path: Path, fingerprint: str) -> BuildState:
+    """The stored state when it belongs to this builder and config; an empty one otherwise."""
+    try:
+        with path.open("rb") as handle:
+            state = pickle.load(handle)
+    except Exception:   # a missing, truncated or foreign cache only costs a full build
+        return BuildState(fingerprint)
+    if not isinstance(state, BuildState) or state.fingerprint != fingerprint:
+        return BuildState(fingerprint)
+    return state
+
+
+def save_state(path: Path, state: BuildState) -> None:
+    """Write the state atomically, and only when it changed."""
+    data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        if path.is_file() and path.read_bytes() == data:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError:
+        pass   # a read-only site folder only means the next build starts from scratch
+
+
+class TemplateGraph:
+    """Which template files each template pulls in, and a hash of that closure."""
+
+    def __init__(self, env: jinja2.Environment):
+        self.env = env
+        self.names = set(env.list_templates())
+        self.hashes: dict[str, str] = {}
+        self.closures: dict[str, frozenset[str]] = {}
+
+    def file_hash(self, name: str) -> str:
+        if name not in self.hashes:
+            source, _, _ = self.env.loader.get_source(self.env, name)
+            self.hashes[name] = sha256(source)
+        return self.hashes[name]
+
+    def closure(self, name: str) -> frozenset[str]:
+        """`name` and every template it extends or includes, transitively."""
+        if name not in self.closures:
+            self.closures[name] = frozenset([name])   # guards against cycles while walking
+            self.closures[name] = frozenset(self.walk(name))
+        return self.closures[name]
+
+    def walk(self, name: str) -> set[str]:
+        if name not in self.names:
+            return {name}
+        source, _, _ = self.env.loader.get_source(self.env, name)
+        try:
+            references = list(meta.find_referenced_templates(self.env.parse(source)))
+        except jinja2.TemplateSyntaxError:
+            return set(self.names)   # rendering will report the error with its line
+        found = {name}
+        for referenced in references:
+            # A computed name (None) could be any template: depend on all of them.
+            targets = self.names if referenced is None else {referenced}
+            for target in targets:
+                found |= self.closure(target) if target != name else {name}
+        return found
+
+    def fingerprint(self, names: set[str]) -> str:
+        closure = set().union(*(self.closure(n) for n in names)) if names else set()
+        return sha256("\n".join(f"{n}:{self.file_hash(n) if n in self.names else '-'}"
+                                for n in sorted(closure)))
+
+
+def render_key(*parts: Any) -> str:
+    """A key from the repr of everything an output depends on (reprs of our data are stable)."""
+    return sha256(repr(parts))

@@ -1,0 +1,133 @@
+"""Incremental builds: an unchanged input costs a stat, and the result always equals a clean build."""
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_build, tree_bytes, write
+
+WORDS = "tensor gradient loss epoch model layer weight bias batch optimizer dataset".split()
+
+
+def make_site(site: Path, count: int, rng: random.Random) -> None:
+    write(site / "_config.yml", "title: Incremental\nurl: https://example.org\nbaseurl: /blog\npaginate: 3\n")
+    for number in range(count):
+        write_post(site, number, rng)
+    shutil.copytree(REPO / "templates", site / "templates")
+
+
+def write_post(site: Path, number: int, rng: random.Random, title: str | None = None) -> None:
+    day = 1 + number % 28
+    tags = rng.sample(WORDS, 2)
+    prose = " ".join(rng.choice(WORDS) for _ in range(40))
+    write(site / f"posts/2021-03-{day:02d}-post-{number}.md",
+          f"---\ntitle: \"{title or f'Post {number}'}\"\ntags: [{', '.join(tags)}]\n---\n"
+          f"{prose}\n\n## Section\n\nMath $w_{number}$.\n\n```python\nprint({number})\n```\n")
+
+
+def edit_prose(site, rng, posts):
+    path = rng.choice(posts)
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+
+
+def edit_title(site, rng, posts):
+    path = rng.choice(posts)
+    text = path.read_text(encoding="utf-8").replace('title: "', 'title: "Renamed ', 1)
+    path.write_text(text, encoding="utf-8")
+
+
+def add_post(site, rng, posts):
+    write_post(site, 100 + len(posts), rng)
+
+
+def delete_post(site, rng, posts):
+    rng.choice(posts).unlink()
+
+
+def edit_template(site, rng, posts):
+    layout = site / "templates/layouts/single.html"
+    layout.write_text(layout.read_text(encoding="utf-8").replace("<article", "<article data-edit=\"1\"", 1),
+                      encoding="utf-8")
+
+
+def edit_include(site, rng, posts):
+    footer = site / "templates/includes/footer.html"
+    footer.write_text(footer.read_text(encoding="utf-8") + "<!-- edited -->\n", encoding="utf-8")
+
+
+def edit_config(site, rng, posts):
+    config = site / "_config.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("paginate: 3", "paginate: 4"), encoding="utf-8")
+
+
+EDITS = [edit_prose, edit_title, add_post, delete_post, edit_template, edit_include, edit_config]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_build_equals_a_clean_build_after_random_edits(tmp_path, seed):
+    rng = random.Random(seed)
+    site = tmp_path / "site"
+    make_site(site, 12, rng)
+    assert run_build(site, execute=False).result.exit_code == 0
+    for step in range(6):
+        edit = rng.choice(EDITS)
+        edit(site, rng, sorted((site / "posts").glob("*.md")))
+        incremental = run_build(site, execute=False)
+        clean = run_build(site, dest=tmp_path / f"clean-{step}", execute=False)
+        assert incremental.result.exit_code == clean.result.exit_code == 0
+        assert tree_bytes(site / "_site") == tree_bytes(tmp_path / f"clean-{step}"), (seed, step, edit.__name__)
+
+
+def rendered(built) -> int:
+    return int(built.log.split(" rendered)")[0].rsplit("(", 1)[1])
+
+
+def test_nothing_changed_renders_and_writes_nothing(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, 6, random.Random(0))
+    run_build(site, execute=False)
+    stats = {p: p.stat().st_mtime_ns for p in (site / "_site").rglob("*") if p.is_file()}
+    again = run_build(site, execute=False)
+    assert rendered(again) == 0
+    assert {p: p.stat().st_mtime_ns for p in (site / "_site").rglob("*") if p.is_file()} == stats
+
+
+def test_prose_edit_renders_only_that_page(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, 6, random.Random(0))
+    run_build(site, execute=False)
+    edit_prose(site, random.Random(0), sorted((site / "posts").glob("*.md")))
+    assert rendered(run_build(site, execute=False)) == 1
+
+
+def test_title_edit_renders_the_page_its_neighbours_and_the_listings(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, 6, random.Random(0))
+    first = run_build(site, execute=False)
+    listings = rendered(first) - 6 - len(list((site / "_site/assets").rglob("*.*")))
+    path = sorted((site / "posts").glob("*.md"))[2]
+    path.write_text(path.read_text(encoding="utf-8").replace('title: "', 'title: "New ', 1), encoding="utf-8")
+    assert rendered(run_build(site, execute=False)) == 3 + listings
+
+
+def test_template_edit_renders_the_pages_that_use_it(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, 6, random.Random(0))
+    run_build(site, execute=False)
+    cell = site / "templates/includes/cell/output-error.html"
+    cell.write_text(cell.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert rendered(run_build(site, execute=False)) == 6        # post pages only, not listings
+
+
+def test_an_output_file_changed_by_hand_is_rendered_again(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, 3, random.Random(0))
+    run_build(site, execute=False)
+    page = next((site / "_site/2021").rglob("*.html"))
+    original = page.read_bytes()
+    page.write_bytes(b"tampered")
+    run_build(site, execute=False)
+    assert page.read_bytes() == original
