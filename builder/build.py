@@ -15,6 +15,7 @@ from builder.freeze import (dump_record, executed_from_record, load_record, make
                             record_path, stale_reasons)
 from builder.incremental import (BuildState, SourceEntry, TemplateGraph, build_fingerprint, file_stat,
                                  load_state, render_key, save_state, sha256, state_file)
+from builder.links import missing_images
 from builder.listings import neighbours, render_home, render_site_files, sort_posts, summary
 from builder.model import ExecutedPost, Post, Prose
 from builder.progress import Reporter
@@ -62,7 +63,10 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     state_path = state_file(options.source, options.output)
     previous = load_state(state_path, build_fingerprint(options.source))
     state = BuildState(previous.fingerprint)
-    posts = select_posts(read_posts(options.source, config, previous, state), options)
+    posts, unreadable = read_posts(options.source, config, previous, state)
+    if unreadable and not options.keep_going:
+        raise SourceErrors(unreadable)
+    posts = select_posts(posts, options)
     context = RenderContext(make_environment(options.source, config), config, posts_by_name(posts))
     writer = Writer(options.output)
     plan = RenderPlan(previous, state, TemplateGraph(context.env), writer, options.source)
@@ -73,6 +77,9 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     def failed(post: Post, error: BuildError) -> None:
         fail_post(post, error, result, reporter, writer)
 
+    for error in unreadable:
+        result.failures.append(error)
+        reporter.failed(getattr(error.where, "path", str(error.where)), str(error))
     for executed in execute_posts(posts, config, options, reporter, failed):
         try:
             write_post_page(executed, context, links[executed.post.path], plan)
@@ -132,6 +139,9 @@ def write_post_page(executed: ExecutedPost, context: RenderContext, links: dict,
     path = output_path(post.url, post.path)
     key = post_page_key(executed, context, links, plan)
     if not plan.unchanged(path, key):
+        problems = missing_images(post, plan.site_dir, context.config.base, THEME_DIR)
+        if problems:
+            raise problems[0] if len(problems) == 1 else SourceErrors(problems)
         page = render_post(executed, context, links)
         plan.write(page.path, key, page.content)
     if offers_notebook(executed):
@@ -179,8 +189,9 @@ def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Repo
     writer.keep(page)
 
 
-def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState, state: BuildState) -> list[Post]:
-    """Every post under posts/, validated; all problems reported together.
+def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState,
+               state: BuildState) -> tuple[list[Post], list[BuildError]]:
+    """Every readable post under posts/, and the problems of the others.
 
     A file whose stat (or, failing that, whose hash) is as in the previous build is not parsed again.
     """
@@ -190,10 +201,8 @@ def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState, state: 
             posts.append(read_cached(site_dir, path, config, previous, state))
         except BuildError as error:
             problems.append(error)
-    if problems:
-        raise SourceErrors(problems)
     check_unique_urls(posts)
-    return posts
+    return posts, problems
 
 
 def read_cached(site_dir: Path, path: Path, config: SiteConfig, previous: BuildState, state: BuildState) -> Post:

@@ -192,7 +192,6 @@ def test_missing_image_outside_the_baseurl(site):
         "or start the path with /blog/."]
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_BUILD_IMAGES)
 def test_missing_image_fails_the_build(site):
     write(site / POST, "---\ntitle: A\n---\nHello.\n\n![x](/assets/img/none.png)\n")
     assert fails_to_render(site) == IMAGE_MESSAGE
@@ -277,7 +276,6 @@ def check_four_broken_posts(site: Path, capsys) -> str:
     return capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason=f"{NEEDS_BUILD_ALL}; {NEEDS_BUILD_IMAGES}")
 def test_check_lists_four_broken_posts_in_one_run(site, capsys):
     err = check_four_broken_posts(site, capsys)
     for path, (_, message) in FOUR_BROKEN.items():

@@ -61,8 +61,15 @@ def test_check_reports_unknown_liquid_tags_and_broken_links(tmp_path, capsys):
     assert main(["check", "--source", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "posts/2020-01-02-bad-tag.md:5: unsupported Liquid tag `{% assign %}`" in err
-    assert "_site/2020/01/03/link.html: broken link '/assets/none.png'" in err
+    assert "posts/2020-01-03-link.md:5: the image /assets/none.png does not exist" in err
     assert "check: 2 problem(s)" in err
+
+
+def test_check_reports_broken_links_in_templates(tmp_path, capsys):
+    write(tmp_path / "posts/2020-01-03-link.md", "---\ntitle: Link\n---\n\n[elsewhere](/no/such/page.html)\n")
+    assert main(["check", "--source", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "_site/2020/01/03/link.html: broken link '/no/such/page.html'" in err
 
 
 @pytest.mark.skipif(not SEED.is_file(), reason="shared/seed is not next to the repository")
