@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,11 +18,12 @@ from builder.incremental import (BuildState, SourceEntry, TemplateGraph, build_f
                                  load_state, render_key, save_state, sha256, state_file)
 from builder.links import missing_images
 from builder.listings import neighbours, render_home, render_site_files, sort_posts, summary
-from builder.model import ExecutedPost, Post, Prose
+from builder.model import ExecutedPost, Page, Post, Prose
 from builder.progress import Reporter
 from builder.reader import read_post
 from builder.notebook import export_notebook, notebook_path
 from builder.render import RenderContext, offers_notebook, render_post
+from builder.render_pool import RenderPool, render_safely
 from builder.templates import THEME_DIR, make_environment
 from builder.urls import output_path
 from builder.writer import Writer, remove_source_files, write_source_file
@@ -80,13 +82,7 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     for error in unreadable:
         result.failures.append(error)
         reporter.failed(getattr(error.where, "path", str(error.where)), str(error))
-    for executed in execute_posts(posts, config, options, reporter, failed):
-        try:
-            write_post_page(executed, context, links[executed.post.path], plan)
-        except BuildError as error:
-            failed(executed.post, error)
-            if not options.keep_going:
-                break
+    write_post_pages(posts, config, options, reporter, failed, context, links, plan)
     if result.failures and not options.keep_going:
         reporter.finish(0)
         return result
@@ -98,6 +94,59 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     result.pages = len(writer.produced | writer.kept)
     reporter.finish(result.pages, rendered=plan.rendered)
     return result
+
+
+def write_post_pages(posts: list[Post], config: SiteConfig, options: BuildOptions, reporter: Reporter,
+                     failed: Callable[[Post, BuildError], None], context: RenderContext,
+                     links: dict[str, dict], plan: RenderPlan) -> None:
+    """Render every post page that changed: cached posts on all cores, executed ones as they finish."""
+    ready, to_run = plan_posts(posts, config, options, reporter, failed)
+    if ready is None:
+        return
+    pool = RenderPool(lambda executed: render_checked(executed, context, links[executed.post.path],
+                                                      plan.site_dir), options.jobs)
+    keys = {executed.post.path: post_page_key(executed, context, links[executed.post.path], plan)
+            for executed in ready}
+    pool.submit([executed for executed in ready if not page_unchanged(executed, keys, plan)])
+    finished = ((executed, render_safely(pool.render, executed))
+                for executed in run_in_parallel(to_run, config, options, reporter, failed))
+    for executed, outcome in chain(pool.results(), finished):
+        post = executed.post
+        if isinstance(outcome, BuildError):
+            failed(post, outcome)
+            if not options.keep_going:
+                return
+            continue
+        if post.path in keys:
+            plan.write(outcome.path, keys[post.path], outcome.content)
+            continue
+        key = post_page_key(executed, context, links[post.path], plan)
+        plan.write(outcome.path, key, outcome.content)
+        write_notebook(executed, key, context, plan)
+    for executed in ready:
+        write_notebook(executed, keys[executed.post.path], context, plan)
+
+
+def page_unchanged(executed: ExecutedPost, keys: dict[str, str], plan: RenderPlan) -> bool:
+    post = executed.post
+    return plan.unchanged(output_path(post.url, post.path), keys[post.path])
+
+
+def render_checked(executed: ExecutedPost, context: RenderContext, links: dict, site_dir: Path) -> Page:
+    """The post's page, after checking that every image it shows exists."""
+    problems = missing_images(executed.post, site_dir, context.config.base, THEME_DIR)
+    if problems:
+        raise problems[0] if len(problems) == 1 else SourceErrors(problems)
+    return render_post(executed, context, links)
+
+
+def write_notebook(executed: ExecutedPost, key: str, context: RenderContext, plan: RenderPlan) -> None:
+    if not offers_notebook(executed):
+        return
+    path = notebook_path(executed.post)
+    if not plan.unchanged(path, key):
+        url = context.config.site_url + context.config.base + executed.post.url
+        plan.write(path, key, export_notebook(executed, plan.site_dir, page_url=url))
 
 
 class RenderPlan:
@@ -132,23 +181,6 @@ class RenderPlan:
                 del self.state.keys[path]
             else:
                 self.state.outputs[path] = stat
-
-
-def write_post_page(executed: ExecutedPost, context: RenderContext, links: dict, plan: RenderPlan) -> None:
-    post = executed.post
-    path = output_path(post.url, post.path)
-    key = post_page_key(executed, context, links, plan)
-    if not plan.unchanged(path, key):
-        problems = missing_images(post, plan.site_dir, context.config.base, THEME_DIR)
-        if problems:
-            raise problems[0] if len(problems) == 1 else SourceErrors(problems)
-        page = render_post(executed, context, links)
-        plan.write(page.path, key, page.content)
-    if offers_notebook(executed):
-        notebook = notebook_path(post)
-        if not plan.unchanged(notebook, key):
-            url = context.config.site_url + context.config.base + post.url
-            plan.write(notebook, key, export_notebook(executed, plan.site_dir, page_url=url))
 
 
 def post_page_key(executed: ExecutedPost, context: RenderContext, links: dict, plan: RenderPlan) -> str:
@@ -227,6 +259,9 @@ class SourceErrors(SourceError):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):
+        return self.__class__, (self.problems,)
+
 
 def check_unique_urls(posts: list[Post]) -> None:
     seen: dict[str, str] = {}
@@ -262,24 +297,27 @@ def execution_options(post: Post, config: SiteConfig) -> ExecutionOptions:
                             kernel=str(post.get("kernel") or "python3"))
 
 
-def execute_posts(posts: list[Post], config: SiteConfig, options: BuildOptions,
-                  reporter: Reporter, failed: Callable[[Post, BuildError], None]):
-    """Yield each post with its outputs as soon as it has them; run what must run in parallel."""
+def plan_posts(posts: list[Post], config: SiteConfig, options: BuildOptions, reporter: Reporter,
+               failed: Callable[[Post, BuildError], None]):
+    """Split posts into those whose outputs are at hand and those that must run.
+
+    Returns (None, []) when a post cannot be planned and the build must stop.
+    """
     reporter.total = len(posts)
-    to_run = []
+    ready, to_run = [], []
     for post in posts:
         plan = plan_post(post, config, options)
         if isinstance(plan, ExecutedPost):
             if post.executes and options.execute:
                 reporter.cached(post)
-            yield plan
+            ready.append(plan)
         elif isinstance(plan, BuildError):
             failed(post, plan)
             if not options.keep_going:
-                return
+                return None, []
         else:
             to_run.append((post, plan))
-    yield from run_in_parallel(to_run, config, options, reporter, failed)
+    return ready, to_run
 
 
 def plan_post(post: Post, config: SiteConfig, options: BuildOptions):

@@ -28,6 +28,10 @@ class BuildError(Exception):
         self.where = where
         self.hint = hint
 
+    def __reduce__(self):
+        # Rendered in worker processes, errors travel back pickled with all their parts.
+        return self.__class__, (self.message, self.where, self.hint)
+
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
         return f"{text}\n  Hint: {self.hint}" if self.hint else text

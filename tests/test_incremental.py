@@ -131,3 +131,14 @@ def test_an_output_file_changed_by_hand_is_rendered_again(tmp_path):
     page.write_bytes(b"tampered")
     run_build(site, execute=False)
     assert page.read_bytes() == original
+
+
+def test_rendering_on_several_processes_gives_the_same_bytes_and_reports_errors(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, 100, random.Random(5))      # enough pages for the worker pool
+    write(site / "posts/2021-04-01-broken.md", "---\ntitle: Broken\n---\n\n{% include nosuch %}\n")
+    parallel = run_build(site, jobs=2, execute=False, keep_going=True)
+    serial = run_build(site, dest=tmp_path / "serial", jobs=1, execute=False, keep_going=True)
+    assert [str(f) for f in parallel.result.failures] == [str(f) for f in serial.result.failures]
+    assert str(parallel.result.failures[0]).startswith("posts/2021-04-01-broken.md:5: unknown include `nosuch`")
+    assert tree_bytes(site / "_site") == tree_bytes(tmp_path / "serial")
