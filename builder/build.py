@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import Callable
 
 from builder.config import SiteConfig, load_config
-from builder.errors import BuildError, FreezeError, SourceError
+from builder.errors import BuildError, FreezeError, SourceError, SourceErrors
 from builder.executor import ExecutionOptions, Progress, execute_post
 from builder.freeze import (dump_record, executed_from_record, load_record, make_record,
                             record_path, stale_reasons)
 from builder.incremental import (BuildState, SourceEntry, TemplateGraph, build_fingerprint, file_stat,
                                  load_state, render_key, save_state, sha256, state_file)
 from builder.links import missing_images
-from builder.listings import neighbours, render_home, render_site_files, sort_posts, summary
+from builder.listings import (neighbours, render_home, render_site_files, render_taxonomy_pages,
+                              sort_posts, summary)
 from builder.model import ExecutedPost, Page, Post, Prose
 from builder.progress import Reporter
-from builder.reader import read_post
+from builder.reader import read_drafts, read_pages, read_post
 from builder.notebook import export_notebook, notebook_path
 from builder.render import RenderContext, offers_notebook, render_post
 from builder.render_pool import RenderPool, render_safely
@@ -66,10 +67,15 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     previous = load_state(state_path, build_fingerprint(options.source))
     state = BuildState(previous.fingerprint)
     posts, unreadable = read_posts(options.source, config, previous, state)
+    pages = read_extra(lambda: read_pages(options.source, config), unreadable)
+    if options.drafts:
+        posts += read_extra(lambda: read_drafts(options.source, config, build_time()), unreadable)
     if unreadable and not options.keep_going:
         raise SourceErrors(unreadable)
-    posts = select_posts(posts, options)
-    context = RenderContext(make_environment(options.source, config), config, posts_by_name(posts))
+    remember_sources(options.source, pages + posts, state)
+    posts, pages = select_posts(posts, options), select_posts(pages, options)
+    check_unique_urls(posts + pages)
+    context = RenderContext(make_environment(options.source, config), config, posts_by_name(posts + pages))
     writer = Writer(options.output)
     plan = RenderPlan(previous, state, TemplateGraph(context.env), writer, options.source)
     result = BuildResult()
@@ -82,11 +88,11 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     for error in unreadable:
         result.failures.append(error)
         reporter.failed(getattr(error.where, "path", str(error.where)), str(error))
-    write_post_pages(posts, config, options, reporter, failed, context, links, plan)
+    write_post_pages(posts + pages, config, options, reporter, failed, context, links, plan)
     if result.failures and not options.keep_going:
         reporter.finish(0)
         return result
-    write_listings(ordered, context, plan)
+    write_listings(ordered, pages, context, plan)
     copy_assets(options.source, plan)
     writer.commit()
     plan.record_outputs()
@@ -103,9 +109,9 @@ def write_post_pages(posts: list[Post], config: SiteConfig, options: BuildOption
     ready, to_run = plan_posts(posts, config, options, reporter, failed)
     if ready is None:
         return
-    pool = RenderPool(lambda executed: render_checked(executed, context, links[executed.post.path],
+    pool = RenderPool(lambda executed: render_checked(executed, context, links.get(executed.post.path, {}),
                                                       plan.site_dir), options.jobs)
-    keys = {executed.post.path: post_page_key(executed, context, links[executed.post.path], plan)
+    keys = {executed.post.path: post_page_key(executed, context, links.get(executed.post.path, {}), plan)
             for executed in ready}
     pool.submit([executed for executed in ready if not page_unchanged(executed, keys, plan)])
     finished = ((executed, render_safely(pool.render, executed))
@@ -120,7 +126,7 @@ def write_post_pages(posts: list[Post], config: SiteConfig, options: BuildOption
         if post.path in keys:
             plan.write(outcome.path, keys[post.path], outcome.content)
             continue
-        key = post_page_key(executed, context, links[post.path], plan)
+        key = post_page_key(executed, context, links.get(post.path, {}), plan)
         plan.write(outcome.path, key, outcome.content)
         write_notebook(executed, key, context, plan)
     for executed in ready:
@@ -197,18 +203,20 @@ def post_page_key(executed: ExecutedPost, context: RenderContext, links: dict, p
                       plan.graph.fingerprint(templates))
 
 
-def write_listings(ordered: list[Post], context: RenderContext, plan: RenderPlan) -> None:
-    """Home pages, feed, sitemap and the rest: redone only when post metadata or templates changed."""
+def write_listings(ordered: list[Post], pages: list[Post], context: RenderContext, plan: RenderPlan) -> None:
+    """Home, tag, category and year pages, feed, sitemap: redone only when metadata or templates changed."""
     layouts = {name for name in plan.graph.names if name.startswith("layouts/")}
-    key = render_key([summary(post) for post in ordered], plan.graph.fingerprint(layouts))
+    key = render_key([summary(post) for post in ordered], [(p.url, p.get("sitemap")) for p in pages],
+                     plan.graph.fingerprint(layouts))
     previous = plan.previous.groups.get("listings", ())
     if previous and all(plan.unchanged(path, key) for path in previous):
         plan.state.groups["listings"] = previous
         return
-    pages = render_home(ordered, context) + render_site_files(ordered, context)
-    for page in pages:
+    made = (render_home(ordered, context) + render_taxonomy_pages(ordered, context)
+            + render_site_files(ordered, context, pages=pages))
+    for page in made:
         plan.write(page.path, key, page.content)
-    plan.state.groups["listings"] = tuple(page.path for page in pages)
+    plan.state.groups["listings"] = tuple(page.path for page in made)
 
 
 def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Reporter,
@@ -233,8 +241,26 @@ def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState,
             posts.append(read_cached(site_dir, path, config, previous, state))
         except BuildError as error:
             problems.append(error)
-    check_unique_urls(posts)
     return posts, problems
+
+
+def read_extra(read: Callable[[], list[Post]], problems: list[BuildError]) -> list[Post]:
+    """Standalone pages or drafts; their problems join the posts' problems."""
+    try:
+        return read()
+    except SourceErrors as errors:
+        problems.extend(errors.problems)
+    except BuildError as error:
+        problems.append(error)
+    return []
+
+
+def remember_sources(site_dir: Path, posts: list[Post], state: BuildState) -> None:
+    """Record the stat and hash of sources read outside the post cache (pages, drafts)."""
+    for post in posts:
+        if post.path not in state.sources:
+            path = site_dir / post.path
+            state.sources[post.path] = SourceEntry(file_stat(path), sha256(path.read_bytes()), post)
 
 
 def read_cached(site_dir: Path, path: Path, config: SiteConfig, previous: BuildState, state: BuildState) -> Post:
@@ -247,20 +273,6 @@ def read_cached(site_dir: Path, path: Path, config: SiteConfig, previous: BuildS
     post = known.post if known is not None and known.sha == digest else read_post(site_dir, path, config)
     state.sources[relative] = SourceEntry(stat, digest, post)
     return post
-
-
-class SourceErrors(SourceError):
-    """Several source problems, reported in one go."""
-
-    def __init__(self, problems: list[BuildError]):
-        super().__init__("\n\n".join(str(p) for p in problems))
-        self.problems = problems
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __reduce__(self):
-        return self.__class__, (self.problems,)
 
 
 def check_unique_urls(posts: list[Post]) -> None:

@@ -61,3 +61,17 @@ class ConfigError(BuildError):
     """Bad `_config.yml` or bad command-line usage."""
 
     exit_code = 2
+
+
+class SourceErrors(SourceError):
+    """Several source problems, reported in one go."""
+
+    def __init__(self, problems: list[BuildError]):
+        super().__init__("\n\n".join(str(p) for p in problems))
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):
+        return self.__class__, (self.problems,)

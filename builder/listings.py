@@ -1,14 +1,36 @@
-"""Site-wide pages built from the posts' metadata: home, feed, sitemap, previous/next links."""
+"""Site-wide pages built from the posts' metadata: home, tags, categories, archive, feed,
+sitemap, previous/next links."""
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from itertools import groupby
+from typing import Any, Callable, Sequence
 
 from builder.feed import FeedEntry, render_feed, render_robots, render_sitemap
 from builder.model import Page, Post
 from builder.render import RenderContext, excerpt_of
 from builder.reader import as_list
 from builder.templates import render_template
+from builder.urls import category_url, output_path, tag_url, taxonomy_slug
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Tags or categories: where a post's terms come from and where their pages live."""
+
+    kind: str                           # "tags" or "categories", also the index's URL
+    layout: str                         # layout of one term's page; the index uses `kind`
+    url_of: Callable[[str], str]
+    title_key: str                      # ui-text key of one term's page title
+
+    def terms_of(self, post: Post) -> list[str]:
+        return as_list(post.get(self.kind))
+
+
+TAXONOMIES = (Taxonomy("tags", "tag", tag_url, "tag_title"),
+              Taxonomy("categories", "category", category_url, "category_title"))
 
 
 def sort_posts(posts: list[Post]) -> list[Post]:
@@ -54,13 +76,73 @@ def page_url(number: int) -> str:
     return "/" if number == 1 else f"/page{number}/"
 
 
-def render_site_files(ordered: list[Post], context: RenderContext) -> list[Page]:
-    """feed.xml, sitemap.xml, robots.txt, 404.html and .nojekyll."""
+def render_taxonomy_pages(ordered: list[Post], context: RenderContext) -> list[Page]:
+    """/tags/ and /tags/<slug>/, /categories/ and /categories/<slug>/, and /archive/ by year."""
+    pages = []
+    for taxonomy in TAXONOMIES:
+        terms = group_terms(ordered, taxonomy)
+        pages += [render_term(term, taxonomy, context) for term in terms]
+        pages.append(render_term_index(terms, taxonomy, context))
+    return pages + [render_year_archive(ordered, context)]
+
+
+def group_terms(ordered: list[Post], taxonomy: Taxonomy) -> list[dict[str, Any]]:
+    """One entry per term slug, sorted by name; spellings that share a slug ("PyTorch", "pytorch")
+    share a page, named by the spelling most posts use."""
+    by_slug: dict[str, dict[str, Any]] = {}
+    for post in ordered:
+        for name in dict.fromkeys(taxonomy.terms_of(post)):
+            term = by_slug.setdefault(taxonomy_slug(name), {"names": Counter(), "posts": []})
+            term["names"][name] += 1
+            if not term["posts"] or term["posts"][-1] is not post:
+                term["posts"].append(post)
+    terms = []
+    for term in by_slug.values():
+        name = min(term["names"], key=lambda n: (-term["names"][n], n))
+        terms.append({"name": name, "url": taxonomy.url_of(name), "count": len(term["posts"]),
+                      "posts": [summary(p) for p in term["posts"]]})
+    return sorted(terms, key=lambda term: (term["name"].casefold(), term["url"]))
+
+
+def render_term(term: dict[str, Any], taxonomy: Taxonomy, context: RenderContext) -> Page:
+    """One tag's or category's page: its posts, newest first."""
+    ui = context.env.globals["ui"]
+    page = {"title": f"{ui[taxonomy.title_key]}{ui['colon']}{term['name']}", "url": term["url"],
+            "layout": taxonomy.layout}
+    index = {"url": f"/{taxonomy.kind}/", "title": ui[f"{taxonomy.kind}_label"]}
+    return render_listing(page, {"term": term, "posts": term["posts"], "index": index}, context)
+
+
+def render_term_index(terms: list[dict[str, Any]], taxonomy: Taxonomy, context: RenderContext) -> Page:
+    """/tags/ or /categories/: every term with its number of posts."""
+    ui = context.env.globals["ui"]
+    page = {"title": ui[f"{taxonomy.kind}_label"], "url": f"/{taxonomy.kind}/", "layout": taxonomy.kind}
+    return render_listing(page, {"terms": terms}, context)
+
+
+def render_year_archive(ordered: list[Post], context: RenderContext) -> Page:
+    """/archive/: every post, grouped by year, newest first."""
+    years = [{"year": year, "posts": [summary(p) for p in posts]}
+             for year, posts in groupby(ordered, key=lambda p: p.date.year)]
+    page = {"title": context.env.globals["ui"]["archive_title"], "url": "/archive/", "layout": "posts"}
+    return render_listing(page, {"years": years}, context)
+
+
+def render_listing(page: dict[str, Any], variables: dict[str, Any], context: RenderContext) -> Page:
+    html = render_template(context.env, f"layouts/{page['layout']}.html",
+                           {"site": context.site, "page": page, **variables})
+    return Page(output_path(page["url"], page["url"]), html.encode("utf-8"))
+
+
+def render_site_files(ordered: list[Post], context: RenderContext, pages: Sequence[Post] = ()) -> list[Page]:
+    """feed.xml, sitemap.xml, robots.txt, 404.html and .nojekyll; `pages` (from pages/) join the sitemap only."""
     config = context.config
     entries = [FeedEntry(title=p.title, url=p.url, date=p.date, updated=modified_date(p),
                          excerpt=excerpt_of(p), tags=tuple(as_list(p.get("tags")))) for p in ordered]
     urls = [("/", entries[0].last_changed if entries else None)]
-    urls += [(entry.url, entry.last_changed) for entry in entries if entry.url]
+    urls += [(entry.url, entry.last_changed) for entry, post in zip(entries, ordered)
+             if entry.url and post.get("sitemap", True) is not False]
+    urls += [(page.url, modified_date(page)) for page in pages if page.get("sitemap", True) is not False]
     not_found = render_template(context.env, "layouts/404.html", {
         "site": context.site, "page": {"title": "404", "url": "/404.html", "layout": "404"}})
     return [Page("feed.xml", render_feed(entries, config)), Page("sitemap.xml", render_sitemap(urls, config)),

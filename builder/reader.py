@@ -3,22 +3,26 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import yaml
 
 from builder.config import SiteConfig
-from builder.errors import Location, SourceError
-from builder.frontmatter import check_front_matter, split_front_matter
+from builder.errors import BuildError, Location, SourceError, SourceErrors
+from builder.frontmatter import check_front_matter, layout_names, split_front_matter
 from builder.model import Block, CodeCell, Post, Prose
+from builder.templates import template_dirs
 from builder.urls import expand_permalink, slugify
 
 POST_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<slug>.+)\.(?:md|markdown)$")
 FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*\{?(?P<lang>[\w+.-]*)\}?[^`]*$")
 EXECUTED_LANGUAGES = {"python", "python3", "py"}
+# A page has no date of its own; this one keeps it sortable and reproducible.
+PAGE_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
+PAGE_FRONT_MATTER: dict[str, Any] = {"layout": "single", "read_time": False, "comments": False}
 CELL_OPTIONS: dict[str, tuple[type, ...]] = {
     "label": (str,), "fig-cap": (str,), "fig-alt": (str,), "eval": (bool,), "echo": (bool,),
     "output": (bool,), "tags": (list,), "chart": (bool,), "collapse": (bool,),
@@ -27,19 +31,84 @@ CELL_OPTIONS: dict[str, tuple[type, ...]] = {
 
 def read_post(site_dir: Path, path: Path, config: SiteConfig) -> Post:
     """Parse and validate one post; raise SourceError naming the file and line."""
+    rel, front, body, body_line = read_front(site_dir, path)
+    slug, file_date = name_parts(path.name, rel)
+    when = post_date(front.get("date"), file_date, config, rel)
+    return make_post(rel, slug, when, front, body, body_line, post_url(front, config, when, slugify(slug) or "post"))
+
+
+def read_pages(site_dir: Path, config: SiteConfig) -> list[Post]:
+    """Every standalone page under pages/ (about.md -> /about/), validated; all problems together.
+
+    A page is a Post marked `collection: pages` in its front matter (see `is_page`): layout
+    `single`, no date shown, no reading time, never listed. Its `date` is the front matter's
+    or PAGE_DATE.
+    """
+    return read_all(sources(site_dir / "pages"), lambda path: read_page(site_dir, path, config))
+
+
+def read_page(site_dir: Path, path: Path, config: SiteConfig) -> Post:
+    """One standalone page; `permalink:` wins over /<file name>/."""
+    rel, front, body, body_line = read_front(site_dir, path)
+    stem = path.name.rsplit(".", 1)[0]
+    when = post_date(front["date"], None, config, rel) if front.get("date") else PAGE_DATE
+    front = PAGE_FRONT_MATTER | front | {"collection": "pages"}
+    url = "/" + str(front["permalink"]).lstrip("/") if front.get("permalink") else f"/{slugify(stem) or 'page'}/"
+    return make_post(rel, stem, when, front, body, body_line, url)
+
+
+def read_drafts(site_dir: Path, config: SiteConfig, when: datetime) -> list[Post]:
+    """Every draft under _drafts/ (no date in the name), dated `when` unless its front matter says."""
+    return read_all(sources(site_dir / "_drafts"), lambda path: read_draft(site_dir, path, config, when))
+
+
+def read_draft(site_dir: Path, path: Path, config: SiteConfig, when: datetime) -> Post:
+    rel, front, body, body_line = read_front(site_dir, path)
+    slug = path.name.rsplit(".", 1)[0]
+    if front.get("date"):
+        when = post_date(front["date"], None, config, rel)
+    return make_post(rel, slug, when, front, body, body_line, post_url(front, config, when, slugify(slug) or "post"))
+
+
+def is_page(post: Post) -> bool:
+    """True for a standalone page from pages/, which listings, feed and tags leave out."""
+    return post.get("collection") == "pages"
+
+
+def sources(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.md")) + sorted(folder.glob("*.markdown"))
+
+
+def read_all(paths: list[Path], read_one: Callable[[Path], Post]) -> list[Post]:
+    """Read every file, then raise every problem at once."""
+    posts, problems = [], []
+    for path in paths:
+        try:
+            posts.append(read_one(path))
+        except BuildError as error:
+            problems.append(error)
+    if problems:
+        raise SourceErrors(problems)
+    return posts
+
+
+def read_front(site_dir: Path, path: Path) -> tuple[str, dict[str, Any], str, int]:
+    """(site-relative path, validated front matter, body, line of the body's first line)."""
     rel = path.relative_to(site_dir).as_posix()
     text = read_text(path, rel)
     front, body, body_line = split_front_matter(text, rel)
-    problems = check_front_matter(front, rel, text)
+    problems = check_front_matter(front, rel, text, layout_names(template_dirs(site_dir)))
     if problems:
         raise problems[0]
-    slug, file_date = name_parts(path.name, rel)
-    when = post_date(front.get("date"), file_date, config, rel)
+    return rel, front, body, body_line
+
+
+def make_post(rel: str, name: str, when: datetime, front: dict[str, Any], body: str, body_line: int,
+              url: str) -> Post:
     blocks = split_blocks(body, body_line, rel)
-    title = str(front.get("title") or slug.replace("-", " ").capitalize())
-    slug = slugify(slug) or "post"
-    return Post(path=rel, slug=slug, date=when, title=title, front_matter=front, blocks=blocks,
-                url=post_url(front, config, when, slug), body_line=body_line)
+    title = str(front.get("title") or name.replace("-", " ").capitalize())
+    return Post(path=rel, slug=slugify(name) or "post", date=when, title=title, front_matter=front,
+                blocks=blocks, url=url, body_line=body_line)
 
 
 def read_text(path: Path, rel: str) -> str:

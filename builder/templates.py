@@ -1,6 +1,7 @@
 """The Jinja environment: the site's own templates first, then the default theme."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -8,12 +9,24 @@ from typing import Any
 import jinja2
 import yaml
 
+from builder import __version__
 from builder.config import SiteConfig
-from builder.errors import TemplateError
+from builder.errors import ConfigError, TemplateError
 from builder.liquid import site_link
+from builder.urls import category_url, tag_url
 
 THEME_DIR = Path(__file__).resolve().parent.parent
 UI_TEXT = "data/ui-text.yml"
+# Comment providers and the settings each needs under `comments:` in _config.yml.
+COMMENT_PROVIDERS = {
+    "giscus": ("repo", "repo_id", "category", "category_id"),
+    "utterances": ("repo",),
+    "disqus": ("shortname",),
+}
+DISQUS_NAME = re.compile(r"^[a-z0-9-]+$", re.IGNORECASE)
+LINK_SCHEMES = {"http", "https", "mailto"}
+SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+CSS_COLOR = re.compile(r"^(#[0-9a-f]{3,8}|[a-z]+|(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\))$", re.IGNORECASE)
 
 
 def template_dirs(site_dir: Path) -> list[Path]:
@@ -30,13 +43,56 @@ def make_environment(site_dir: Path, config: SiteConfig) -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    problems = comments_problems(config.comments)
+    if problems:
+        raise ConfigError("; ".join(problems), "_config.yml", "Fix `comments:`, or remove `provider:` to turn comments off.")
     base, site_url = config.base, config.site_url
     env.filters["relative_url"] = lambda url: site_link(str(url), base)
     env.filters["absolute_url"] = lambda url: site_link(str(url), base, site_url)
-    env.filters["date_to_xmlschema"] = lambda d: d.isoformat()
+    env.filters["link_url"] = lambda url: link_url(str(url), base)
+    env.filters["date_to_xmlschema"] = lambda d: d.isoformat() if hasattr(d, "isoformat") else str(d)
     env.filters["date_format"] = format_date
+    env.filters["tag_url"] = lambda name: tag_url(str(name))
+    env.filters["category_url"] = lambda name: category_url(str(name))
+    env.filters["css_url"] = css_url
+    env.filters["css_color"] = css_color
     env.globals["ui"] = ui_strings(site_dir, config.lang)
+    env.globals["generator"] = f"builder {__version__}"
     return env
+
+
+def comments_problems(settings: dict[str, Any]) -> list[str]:
+    """What is wrong with `comments:`; nothing when no provider is set (comments off)."""
+    provider = settings.get("provider")
+    if not provider:
+        return []
+    if not isinstance(provider, str) or provider not in COMMENT_PROVIDERS:
+        return [f"`comments.provider` {provider!r} is not one of {', '.join(COMMENT_PROVIDERS)}"]
+    problems = [f"`comments.{key}` is required for {provider}" for key in COMMENT_PROVIDERS[provider]
+                if not settings.get(key)]
+    if provider == "disqus" and settings.get("shortname") and not DISQUS_NAME.match(str(settings["shortname"])):
+        problems.append(f"`comments.shortname` {settings['shortname']!r} is not a Disqus shortname (letters, digits, '-')")
+    return problems
+
+
+def link_url(url: str, base: str) -> str:
+    """A link from configuration: site paths get `baseurl`; other schemes than http(s) and mailto are dropped."""
+    if url.startswith("/") and not url.startswith("//"):
+        return site_link(url, base)
+    # Browsers ignore control characters and spaces in a scheme: "java\tscript:" is still one.
+    scheme = SCHEME.match(re.sub(r"[\x00-\x20]", "", url))
+    return "#" if scheme and scheme[1].lower() not in LINK_SCHEMES else url
+
+
+def css_url(url: str) -> str:
+    """A URL made safe to sit inside CSS `url('...')`."""
+    return re.sub(r"[\\'\"()\s<>]", lambda m: "%{:02X}".format(ord(m.group())), url)
+
+
+def css_color(value: Any, fallback: str = "") -> str:
+    """A CSS colour (#hex, a name, rgb()/hsl()), or `fallback` for anything else."""
+    text = str(value).strip()
+    return text if CSS_COLOR.match(text) else fallback
 
 
 def format_date(value: Any, pattern: str = "%B %-d, %Y") -> str:
@@ -65,16 +121,18 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
         raise TemplateError(f"template syntax error: {error.message}", f"templates/{error.name}:{error.lineno}",
                             "Fix the Jinja syntax at that line.") from None
     except jinja2.UndefinedError as error:
-        raise TemplateError(f"template uses an undefined value: {error.message}", template_frame(error, name),
+        raise TemplateError(f"template uses an undefined value: {error.message}", template_frame(error, name, env),
                             "Guard optional values with `is defined` or fix the name.") from None
 
 
-def template_frame(error: Exception, fallback: str) -> str:
-    tb = error.__traceback__
-    where = fallback
+def template_frame(error: Exception, fallback: str, env: jinja2.Environment) -> str:
+    """`templates/<name>:<line>` of the innermost template frame of the error's traceback."""
+    folders = [Path(folder) for folder in env.loader.searchpath]
+    tb, where = error.__traceback__, fallback
     while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith(".html") or filename.endswith(".xml"):
-            where = f"{Path(filename).parent.name}/{Path(filename).name}:{tb.tb_lineno}"
+        filename = Path(tb.tb_frame.f_code.co_filename)
+        for folder in folders:
+            if filename.is_relative_to(folder):
+                where = f"templates/{filename.relative_to(folder).as_posix()}:{tb.tb_lineno}"
         tb = tb.tb_next
     return where

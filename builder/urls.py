@@ -27,6 +27,21 @@ def slugify(text: str) -> str:
     return slug.strip("-")
 
 
+def taxonomy_slug(name: str) -> str:
+    """The URL segment of a tag or category: its slug, or its code points when it has no letters."""
+    return slugify(name) or "-".join(f"{ord(c):x}" for c in name.strip()) or "untitled"
+
+
+def tag_url(name: str) -> str:
+    """Site-relative URL of a tag's page, e.g. /tags/线性回归/."""
+    return f"/tags/{taxonomy_slug(name)}/"
+
+
+def category_url(name: str) -> str:
+    """Site-relative URL of a category's page."""
+    return f"/categories/{taxonomy_slug(name)}/"
+
+
 def expand_permalink(pattern: str, date: datetime, slug: str, categories: list[str]) -> str:
     """Jekyll's permalink placeholders, expanded."""
     pattern = PERMALINK_STYLES.get(pattern, pattern)

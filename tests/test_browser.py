@@ -276,9 +276,7 @@ def test_screenshots_of_home_and_tutorial(site, tab, page):
 
 
 @pytest.mark.parametrize("site", ["repo"], indirect=True)
-@pytest.mark.parametrize("scheme", ["light", pytest.param("dark", marks=pytest.mark.xfail(strict=True, reason=(
-    "main.css's dark Pygments colours (Monokai, light text) sit on the light .highlight background, "
-    "so names and punctuation in code blocks are near-invisible; remove this mark once fixed")))])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_is_readable_in_light_and_dark_mode(site, tab, scheme):
     low = {}
     for visit in site.visits:
