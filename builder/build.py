@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import threading
+import warnings
+from contextlib import nullcontext
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import chain
 from dataclasses import dataclass, field
@@ -10,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from builder.config import SiteConfig, load_config
-from builder.errors import BuildError, FreezeError, SourceError, SourceErrors
+from builder.errors import BuildError, ExecutionError, FreezeError, SourceError, SourceErrors
 from builder.executor import ExecutionOptions, Progress, execute_post
 from builder.freeze import (dump_record, executed_from_record, load_record, make_record,
                             record_path, stale_reasons)
@@ -28,6 +32,9 @@ from builder.render_pool import RenderPool, render_safely
 from builder.templates import THEME_DIR, make_environment
 from builder.urls import output_path
 from builder.writer import Writer, remove_source_files, write_source_file
+
+
+GPU_LOCK = threading.Lock()    # posts marked `device: cuda` run one at a time on the GPU
 
 
 @dataclass(frozen=True)
@@ -348,10 +355,38 @@ def plan_post(post: Post, config: SiteConfig, options: BuildOptions):
                                "Run `make site` (or `python -m builder build`) with PyTorch installed, "
                                "then commit the _freeze/ and assets/img/ changes.")
         return executed_from_record(post, record)
+    if needs_missing_gpu(post):
+        return frozen_without_gpu(post, record, exec_options, options)
     if forced(post, options):
         return ["forced"]
     reasons = stale_reasons(record, post, exec_options, options.source)
     return reasons or executed_from_record(post, record)
+
+
+def needs_missing_gpu(post: Post) -> bool:
+    return str(post.get("device") or "cpu").startswith("cuda") and not gpu_available()
+
+
+def gpu_available() -> bool:
+    """Whether an NVIDIA GPU is here, without importing torch (BUILDER_GPU=0/1 overrides)."""
+    override = os.environ.get("BUILDER_GPU")
+    if override in ("0", "1"):
+        return override == "1"
+    return Path("/dev/nvidiactl").exists() or shutil.which("nvidia-smi") is not None
+
+
+def frozen_without_gpu(post: Post, record: dict | None, exec_options: ExecutionOptions,
+                       options: BuildOptions) -> ExecutedPost | BuildError:
+    """A GPU post on a machine without one: its frozen outputs, with a warning, or an error."""
+    if record is None:
+        return ExecutionError("the post needs a GPU (`device: cuda`), there is none here, and it has no "
+                              "frozen result to show instead", f"{post.path}",
+                              "Build it once on a machine with a GPU and commit _freeze/ and assets/img/.")
+    reasons = stale_reasons(record, post, exec_options, options.source, check_packages=False)
+    stale = f" (stale: {'; '.join(reasons)})" if reasons else ""
+    warnings.warn(f"{post.path}: needs a GPU (`device: cuda`) and none is here; "
+                  f"showing its frozen outputs{stale}")
+    return executed_from_record(post, record)
 
 
 def forced(post: Post, options: BuildOptions) -> bool:
@@ -394,7 +429,8 @@ def run_post(post: Post, config: SiteConfig, options: BuildOptions, reporter: Re
     """Execute one post, store its figures and freeze record, and return its outputs."""
     exec_options = execution_options(post, config)
     progress = Progress(on_cell=reporter.cell, on_output=reporter.output if options.verbose else None)
-    run = execute_post(post, options.source, exec_options, progress)
+    with GPU_LOCK if str(post.get("device") or "").startswith("cuda") else nullcontext():
+        run = execute_post(post, options.source, exec_options, progress)
     folder = f"assets/img/{post.slug}"
     for path, data in sorted(run.figures.items()):
         write_source_file(options.source, path, data, folder)
