@@ -29,6 +29,7 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "categories": [], "previous": None, "next": None, "provenance": None, "toc_html": "",
     "notebook": None, "colab": None, "reading_time": 0,
 }
+MAX_HTML_OUTPUT = 200_000      # characters; a whole DataFrame printed as HTML stays off the page
 PUBLISHED_BRANCH = "gh-pages"    # where `make publish` puts the site, notebooks included
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z0-9_']+")
@@ -164,6 +165,11 @@ def render_cell(cell: CodeCell, outputs: tuple[Output, ...], post: Post, context
     return render_template(context.env, "includes/cell/cell.html", variables).strip()
 
 
+def html_too_long(size: int) -> str:
+    return (f'<p class="output__cut">HTML output of {size:,} characters not shown (the limit is '
+            f'{MAX_HTML_OUTPUT:,}); show a summary instead, e.g. <code>df.head()</code>.</p>')
+
+
 def render_output(output: Output, cell: CodeCell, context: RenderContext) -> Markup:
     variables: dict[str, Any] = {"site": context.site, "output": output, "cell": cell}
     if output.kind == "stream":
@@ -171,7 +177,8 @@ def render_output(output: Output, cell: CodeCell, context: RenderContext) -> Mar
         variables["chart"] = Markup(render_chart_svg(log)) if log else None
         variables["lines"] = output.text.rstrip("\n").split("\n")
     elif output.kind == "html":
-        variables["html"] = Markup(nh3.clean(output.text))
+        variables["html"] = Markup(nh3.clean(output.text) if len(output.text) <= MAX_HTML_OUTPUT
+                                   else html_too_long(len(output.text)))
     elif output.kind == "image":
         caption = cell.options.get("fig-cap")
         variables["caption"] = caption

@@ -1,0 +1,28 @@
+"""Rendering cell outputs: sanitised HTML, size limits."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from builder.config import validate_config
+from builder.model import CodeCell, Output
+from builder.render import MAX_HTML_OUTPUT, RenderContext, render_output
+from builder.templates import make_environment
+
+
+def context(tmp_path: Path) -> RenderContext:
+    config = validate_config({}, "_config.yml")
+    return RenderContext(make_environment(tmp_path, config), config, {})
+
+
+def test_html_outputs_are_sanitised_but_keep_tables(tmp_path):
+    html = '<table><tr><td onclick="x()">1</td></tr></table><script>alert(1)</script>'
+    rendered = render_output(Output("html", text=html), CodeCell(1, "df", 3), context(tmp_path))
+    assert "<table><tbody><tr><td>1</td></tr></tbody></table>" in rendered
+    assert "script" not in rendered and "onclick" not in rendered
+
+
+def test_huge_html_output_is_replaced_by_a_note(tmp_path):
+    html = "<table>" + "<tr><td>1</td></tr>" * (MAX_HTML_OUTPUT // 10) + "</table>"
+    rendered = render_output(Output("html", text=html), CodeCell(1, "df", 3), context(tmp_path))
+    assert len(rendered) < 1000
+    assert f"HTML output of {len(html):,} characters not shown (the limit is 200,000)" in rendered
