@@ -15,7 +15,8 @@ from typing import Callable
 
 from builder.config import SiteConfig, load_config
 from builder.errors import BuildError, ExecutionError, FreezeError, SourceError, SourceErrors
-from builder.executor import ExecutionOptions, Progress, execute_post
+from builder.drift import compare_records
+from builder.executor import ExecutionOptions, Progress, execute_post, executed_code
 from builder.freeze import (dump_record, executed_from_record, load_record, make_record,
                             record_path, stale_reasons)
 from builder.incremental import (BuildState, SourceEntry, TemplateGraph, build_fingerprint, file_stat,
@@ -31,6 +32,7 @@ from builder.render import RenderContext, offers_notebook, render_post
 from builder.render_pool import RenderPool, render_safely
 from builder.templates import THEME_DIR, make_environment
 from builder.urls import output_path
+from builder.warm import WarmPool, start_warm_pool
 from builder.writer import Writer, remove_source_files, write_source_file
 
 
@@ -66,8 +68,13 @@ class BuildResult:
         return 1 if self.failures else 0
 
 
-def build_site(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
-    """Build the site in `options.source` into `options.output`, redoing only what changed."""
+def build_site(options: BuildOptions, reporter: Reporter | None = None,
+               warm: WarmPool | None = None) -> BuildResult:
+    """Build the site in `options.source` into `options.output`, redoing only what changed.
+
+    `warm` is a pool of pre-imported kernels the caller started early; otherwise one is started
+    once the build knows which posts must run.
+    """
     reporter = reporter or Reporter(verbose=options.verbose)
     config = load_config(options.source)
     state_path = state_file(options.source, options.output)
@@ -95,7 +102,7 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
     for error in unreadable:
         result.failures.append(error)
         reporter.failed(getattr(error.where, "path", str(error.where)), str(error))
-    write_post_pages(posts + pages, config, options, reporter, failed, context, links, plan)
+    write_post_pages(posts + pages, config, options, reporter, failed, context, links, plan, warm)
     if result.failures and not options.keep_going:
         reporter.finish(0)
         return result
@@ -111,18 +118,32 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None) -> Build
 
 def write_post_pages(posts: list[Post], config: SiteConfig, options: BuildOptions, reporter: Reporter,
                      failed: Callable[[Post, BuildError], None], context: RenderContext,
-                     links: dict[str, dict], plan: RenderPlan) -> None:
+                     links: dict[str, dict], plan: RenderPlan, warm: WarmPool | None) -> None:
     """Render every post page that changed: cached posts on all cores, executed ones as they finish."""
     ready, to_run = plan_posts(posts, config, options, reporter, failed)
     if ready is None:
         return
+    own_pool = warm is None and bool(to_run)
+    if own_pool:
+        warm = start_warm_pool([executed_code(post) for post, _ in to_run], log=reporter.note)
+    try:
+        render_and_run(ready, to_run, config, options, reporter, failed, context, links, plan, warm)
+    finally:
+        if own_pool:
+            warm.close()
+
+
+def render_and_run(ready: list[ExecutedPost], to_run: list, config: SiteConfig, options: BuildOptions,
+                   reporter: Reporter, failed: Callable[[Post, BuildError], None],
+                   context: RenderContext, links: dict[str, dict], plan: RenderPlan,
+                   warm: WarmPool | None) -> None:
     pool = RenderPool(lambda executed: render_checked(executed, context, links.get(executed.post.path, {}),
                                                       plan.site_dir), options.jobs)
     keys = {executed.post.path: post_page_key(executed, context, links.get(executed.post.path, {}), plan)
             for executed in ready}
     pool.submit([executed for executed in ready if not page_unchanged(executed, keys, plan)])
     finished = ((executed, render_safely(pool.render, executed))
-                for executed in run_in_parallel(to_run, config, options, reporter, failed))
+                for executed in run_in_parallel(to_run, config, options, reporter, failed, warm))
     for executed, outcome in chain(pool.results(), finished):
         post = executed.post
         if isinstance(outcome, BuildError):
@@ -397,12 +418,12 @@ def forced(post: Post, options: BuildOptions) -> bool:
 
 
 def run_in_parallel(to_run, config: SiteConfig, options: BuildOptions, reporter: Reporter,
-                    failed: Callable[[Post, BuildError], None]):
+                    failed: Callable[[Post, BuildError], None], warm: WarmPool | None = None):
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         pending: dict[Future, Post] = {}
         for post, reasons in to_run:
             reporter.running(post, reasons)
-            pending[pool.submit(run_post, post, config, options, reporter)] = post
+            pending[pool.submit(run_post, post, config, options, reporter, warm)] = post
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: pending[f].path):
@@ -425,12 +446,14 @@ def last_good(post: Post, options: BuildOptions) -> ExecutedPost | None:
     return executed_from_record(post, record) if record else None
 
 
-def run_post(post: Post, config: SiteConfig, options: BuildOptions, reporter: Reporter) -> ExecutedPost:
+def run_post(post: Post, config: SiteConfig, options: BuildOptions, reporter: Reporter,
+             warm: WarmPool | None = None) -> ExecutedPost:
     """Execute one post, store its figures and freeze record, and return its outputs."""
     exec_options = execution_options(post, config)
     progress = Progress(on_cell=reporter.cell, on_output=reporter.output if options.verbose else None)
+    previous = load_record(options.source, post) if forced(post, options) else None
     with GPU_LOCK if str(post.get("device") or "").startswith("cuda") else nullcontext():
-        run = execute_post(post, options.source, exec_options, progress)
+        run = execute_post(post, options.source, exec_options, progress, warm=warm)
     folder = f"assets/img/{post.slug}"
     for path, data in sorted(run.figures.items()):
         write_source_file(options.source, path, data, folder)
@@ -438,6 +461,8 @@ def run_post(post: Post, config: SiteConfig, options: BuildOptions, reporter: Re
     record = make_record(post, exec_options, run, options.source)
     write_source_file(options.source, record_path(post), dump_record(record), "_freeze")
     reporter.executed(post, run.seconds)
+    for line in compare_records(previous, record) if previous else ():
+        reporter.note(f"drift   {post.path}: {line}")
     return executed_from_record(post, record, from_cache=False)
 
 

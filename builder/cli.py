@@ -11,7 +11,6 @@ import warnings
 from datetime import date
 from pathlib import Path
 
-from builder.build import BuildOptions, build_site
 from builder.config import load_config
 from builder.errors import BuildError, ConfigError
 from builder.progress import Reporter
@@ -77,10 +76,32 @@ def main(argv: list[str] | None = None) -> int:
 def run_build(args: argparse.Namespace) -> int:
     check_source(args.source)
     force = force_option(args.force)
+    warm = None if args.frozen or args.no_execute else early_warm_pool(args.source, force)
+    from builder.build import BuildOptions, build_site     # imported while the kernels warm up
     options = BuildOptions(source=args.source, dest=args.dest, jobs=args.jobs, frozen=args.frozen,
                            force=force, keep_going=args.keep_going, drafts=args.drafts,
                            future=args.future, execute=not args.no_execute, verbose=args.verbose)
-    return build_site(options).exit_code
+    try:
+        return build_site(options, warm=warm).exit_code
+    finally:
+        if warm is not None:
+            warm.close()
+
+
+def early_warm_pool(source: Path, force: bool | tuple[str, ...]):
+    """Start importing the heavy modules of posts that will probably run, before anything else.
+
+    A post will probably run when it is forced or newer than its freeze record; a wrong guess
+    costs only the warm-up, since the build checks exactly what must run.
+    """
+    from builder.warm import guess_codes, start_warm_pool
+
+    def likely(path: Path) -> bool:
+        record = source / "_freeze" / "posts" / (path.stem + ".json")
+        return bool(force) or not record.is_file() or record.stat().st_mtime_ns < path.stat().st_mtime_ns
+
+    codes = guess_codes(source, likely)
+    return start_warm_pool(codes) if codes else None
 
 
 def force_option(values: list | None) -> bool | tuple[str, ...]:
@@ -108,6 +129,7 @@ COMMANDS = {"build": run_build, "clean": run_clean}
 
 def run_check(args: argparse.Namespace) -> int:
     """Read and render everything without executing; list every problem."""
+    from builder.build import BuildOptions, build_site
     from builder.links import broken_links
     check_source(args.source)
     with tempfile.TemporaryDirectory(prefix="builder-check-") as scratch:
@@ -146,6 +168,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from builder.build import BuildOptions
     from builder.serve import serve
     check_source(args.source)
     options = BuildOptions(source=args.source, dest=args.dest, jobs=args.jobs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -19,9 +18,10 @@ from typing import Any, Callable
 
 from builder.errors import ExecutionError, Location
 from builder.figures import FigureError, figure_name, png_size, strip_png_metadata
-from builder.kernel_probe import REPORT, setup_code
+from builder.kernel_probe import REPORT, kernel_env, setup_code
 from builder.model import CellResult, CodeCell, Output, Post
 from builder.outputs import clean_text_output, strip_ansi
+from builder.warm import WarmPool
 
 SCRATCH_SKIP = {"_site", "_freeze", "posts"}
 VOLATILE_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}>")
@@ -63,14 +63,18 @@ class Progress:
 
 
 def execute_post(post: Post, site_dir: Path, options: ExecutionOptions,
-                 progress: Progress | None = None) -> Execution:
-    """Execute the post's evaluated cells in order, in a scratch working directory."""
+                 progress: Progress | None = None, warm: WarmPool | None = None) -> Execution:
+    """Execute the post's evaluated cells in order, in a scratch working directory.
+
+    With `warm`, the kernel is forked from a process that has already imported the heavy modules
+    (see builder.warm); without it, or when that is not possible, it starts the usual way.
+    """
     progress = progress or Progress()
     cells = [cell for cell in post.cells if cell.evaluated]
     notebook = build_notebook(post, cells, site_dir, options)
     started = time.monotonic()
     with scratch_directory(site_dir) as scratch:
-        run_notebook(notebook, post, cells, scratch, options, progress)
+        run_notebook(notebook, post, cells, scratch, options, progress, warm)
     seconds = time.monotonic() - started
     report = json.loads(stream_text(notebook.cells[-1]["outputs"]).strip().splitlines()[-1])
     results, figures = collect_outputs(post, cells, notebook.cells[1:-1])
@@ -78,9 +82,14 @@ def execute_post(post: Post, site_dir: Path, options: ExecutionOptions,
                      report["device"], report["python"], round(seconds, 2))
 
 
+def executed_code(post: Post) -> str:
+    """The code of the post's evaluated cells, one after another (what a kernel will run)."""
+    return "\n".join(cell.code for cell in post.cells if cell.evaluated)
+
+
 def build_notebook(post: Post, cells: list[CodeCell], site_dir: Path, options: ExecutionOptions):
     import nbformat
-    code = "\n".join(cell.code for cell in cells)
+    code = executed_code(post)
     setup = setup_code(options.seed, str(site_dir.resolve()), code)
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(setup)]
@@ -111,7 +120,7 @@ class scratch_directory:
 
 
 def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
-                 options: ExecutionOptions, progress: Progress) -> None:
+                 options: ExecutionOptions, progress: Progress, warm: WarmPool | None = None) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     budget = Budget(options)
@@ -123,16 +132,21 @@ def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
         if budget.cell is not None:
             progress.on_cell(post, budget.cell)
 
+    def on_notebook_start(**_):
+        if progress.on_output is not None:
+            stream_outputs(client.kc, lambda text: progress.on_output(post, text),
+                           lambda: 0 < budget.index <= len(cells))
+
     client = NotebookClient(
-        notebook, kernel_name=options.kernel, config=kernel_config(scratch),
+        notebook, km=kernel_manager(executed_code(post), options, scratch, warm), kernel_name=options.kernel,
         resources={"metadata": {"path": str(scratch)}},
         timeout=options.timeout, timeout_func=lambda cell: budget.cell_limit(),
         allow_errors=False, shutdown_kernel="immediate", on_cell_start=on_cell_start,
+        on_notebook_start=on_notebook_start,
         record_timing=False, startup_timeout=120, interrupt_on_timeout=False,
     )
-    env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="module://matplotlib_inline.backend_inline")
     try:
-        client.execute(cwd=str(scratch), env=env)
+        client.execute(cwd=str(scratch), env=kernel_env(), cleanup_kc=True)
     except CellTimeoutError:
         raise timeout_error(post, budget.cell, options, budget.post_limited) from None
     except DeadKernelError:
@@ -162,6 +176,77 @@ class Budget:
         left = self.deadline - time.monotonic()
         self.post_limited = left < self.options.timeout
         return max(1.0, min(float(self.options.timeout), left))
+
+
+def kernel_manager(code: str, options: ExecutionOptions, scratch: Path, warm: WarmPool | None):
+    """A warm kernel's manager when the pool has one, else the usual one; both start and stop
+    faster than jupyter_client's defaults (see wait_for_ready)."""
+    from jupyter_client import AsyncKernelManager
+    config = kernel_config(scratch)
+    km = warm.kernel_manager(code, options.kernel, config) if warm else None
+    km = km or AsyncKernelManager(kernel_name=options.kernel, config=config)
+    make_client = km.client
+
+    def client(**kwargs):
+        kc = make_client(**kwargs)
+        kc.wait_for_ready = lambda timeout=None: wait_for_ready(kc, timeout)
+        return kc
+
+    km.client = client
+    poll_until_dead = km._async_wait
+    # After its SIGKILL, jupyter_client checks every 0.1 s whether the kernel is gone; it is
+    # gone within a millisecond, so check every 5 ms (0.1 s saved per post).
+    km._async_wait = lambda pollinterval=0.1: poll_until_dead(pollinterval=0.005)
+    return km
+
+
+async def wait_for_ready(kc, timeout: float | None) -> None:
+    """jupyter_client's wait_for_ready without its fixed 0.2 s IOPub drain: ready once a
+    kernel_info request has its reply and IOPub has delivered a message (so it is subscribed
+    and no output can be lost). nbclient skips the other requests' replies and IOPub messages."""
+    deadline = time.monotonic() + (timeout or float("inf"))
+    sent = {kc.kernel_info()}
+    reply = None
+    while True:
+        if reply is None:
+            reply = await next_message(kc.shell_channel, 1.0, lambda msg: msg["parent_header"].get(
+                "msg_id") in sent and msg["msg_type"] == "kernel_info_reply")
+        if reply is not None and await next_message(kc.iopub_channel, 0.2, lambda msg: True):
+            kc._handle_kernel_info_reply(reply)
+            return
+        if not await kc.is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        sent.add(kc.kernel_info())     # no reply yet, or IOPub not subscribed yet: its status
+                                       # messages for this request will show when it is
+
+
+async def next_message(channel, wait: float, wanted: Callable[[dict], bool]) -> dict | None:
+    """The next message on `channel` that is `wanted`, or None after `wait` seconds."""
+    from queue import Empty
+    deadline = time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = await channel.get_msg(timeout=left)
+        except Empty:
+            return None
+        if wanted(msg):
+            return msg
+    return None
+
+
+def stream_outputs(kc, send: Callable[[str], None], wanted: Callable[[], bool]) -> None:
+    """Pass each stream output to `send` as it arrives, by wrapping the client's IOPub reads."""
+    get_msg = kc.iopub_channel.get_msg
+
+    async def get_and_send(*args, **kwargs):
+        msg = await get_msg(*args, **kwargs)
+        if msg["msg_type"] == "stream" and wanted():
+            send(msg["content"]["text"])
+        return msg
+
+    kc.iopub_channel.get_msg = get_and_send
 
 
 def kernel_config(scratch: Path):

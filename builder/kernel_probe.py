@@ -6,14 +6,20 @@ cache key.
 """
 from __future__ import annotations
 
+import os
 import re
+
+KERNEL_BACKEND = "module://matplotlib_inline.backend_inline"
 
 SETUP = r'''
 def _builder_setup(seed, site_root, seed_numpy, seed_torch):
     import os, sys, types, random
     probe = types.ModuleType("_builder_probe")
     probe.reads = set()
-    probe.modules_before = set(sys.modules)
+    # A warm kernel's zygote imported some modules before the post started; they count as
+    # the post's own imports, as they would in a kernel started cold.
+    warm = sys.modules.pop("_builder_warm", None)
+    probe.modules_before = set(sys.modules) - set(getattr(warm, "imported", ()))
     root = os.path.realpath(site_root) + os.sep
     skipped = tuple(p + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -103,6 +109,11 @@ def setup_code(seed: int | None, site_root: str, code: str) -> str:
     call = (f"_builder_setup({seed!r}, {site_root!r}, {imports_module(code, 'numpy')!r}, "
             f"{imports_module(code, 'torch')!r})\ndel _builder_setup\n")
     return SETUP + call
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment of every kernel (and of the warm zygotes that fork kernels)."""
+    return dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND=KERNEL_BACKEND)
 
 
 def imports_module(code: str, module: str) -> bool:
