@@ -102,12 +102,14 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
     for error in unreadable:
         result.failures.append(error)
         reporter.failed(getattr(error.where, "path", str(error.where)), str(error))
-    write_post_pages(posts + pages, config, options, reporter, failed, context, links, plan, warm)
+    def meanwhile() -> None:     # while kernels run: listings depend on metadata only
+        write_listings(ordered, pages, context, plan)
+
+    write_post_pages(posts + pages, config, options, reporter, failed, context, links, plan, warm, meanwhile)
     if result.failures and not options.keep_going:
         reporter.finish(0)
         return result
-    write_listings(ordered, pages, context, plan)
-    copy_assets(options.source, plan)
+    copy_assets(options.source, plan)       # after the runs: they may have made new figures
     writer.commit()
     plan.record_outputs()
     save_state(state_path, state)
@@ -118,7 +120,8 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
 
 def write_post_pages(posts: list[Post], config: SiteConfig, options: BuildOptions, reporter: Reporter,
                      failed: Callable[[Post, BuildError], None], context: RenderContext,
-                     links: dict[str, dict], plan: RenderPlan, warm: WarmPool | None) -> None:
+                     links: dict[str, dict], plan: RenderPlan, warm: WarmPool | None,
+                     meanwhile: Callable[[], None]) -> None:
     """Render every post page that changed: cached posts on all cores, executed ones as they finish."""
     ready, to_run = plan_posts(posts, config, options, reporter, failed)
     if ready is None:
@@ -127,7 +130,8 @@ def write_post_pages(posts: list[Post], config: SiteConfig, options: BuildOption
     if own_pool:
         warm = start_warm_pool([executed_code(post) for post, _ in to_run], log=reporter.note)
     try:
-        render_and_run(ready, to_run, config, options, reporter, failed, context, links, plan, warm)
+        render_and_run(ready, to_run, config, options, reporter, failed, context, links, plan, warm,
+                       meanwhile)
     finally:
         if own_pool:
             warm.close()
@@ -136,14 +140,16 @@ def write_post_pages(posts: list[Post], config: SiteConfig, options: BuildOption
 def render_and_run(ready: list[ExecutedPost], to_run: list, config: SiteConfig, options: BuildOptions,
                    reporter: Reporter, failed: Callable[[Post, BuildError], None],
                    context: RenderContext, links: dict[str, dict], plan: RenderPlan,
-                   warm: WarmPool | None) -> None:
+                   warm: WarmPool | None, meanwhile: Callable[[], None]) -> None:
+    """Fork the renderers, start the kernels, then render and write while they run."""
     pool = RenderPool(lambda executed: render_checked(executed, context, links.get(executed.post.path, {}),
                                                       plan.site_dir), options.jobs)
     keys = {executed.post.path: post_page_key(executed, context, links.get(executed.post.path, {}), plan)
             for executed in ready}
     pool.submit([executed for executed in ready if not page_unchanged(executed, keys, plan)])
-    finished = ((executed, render_safely(pool.render, executed))
-                for executed in run_in_parallel(to_run, config, options, reporter, failed, warm))
+    runs = run_in_parallel(to_run, config, options, reporter, failed, warm)
+    meanwhile()
+    finished = ((executed, render_safely(pool.render, executed)) for executed in runs)
     for executed, outcome in chain(pool.results(), finished):
         post = executed.post
         if isinstance(outcome, BuildError):
@@ -419,11 +425,18 @@ def forced(post: Post, options: BuildOptions) -> bool:
 
 def run_in_parallel(to_run, config: SiteConfig, options: BuildOptions, reporter: Reporter,
                     failed: Callable[[Post, BuildError], None], warm: WarmPool | None = None):
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        pending: dict[Future, Post] = {}
-        for post, reasons in to_run:
-            reporter.running(post, reasons)
-            pending[pool.submit(run_post, post, config, options, reporter, warm)] = post
+    """Start every run now; return an iterator over the runs' results as they finish."""
+    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+    pending: dict[Future, Post] = {}
+    for post, reasons in to_run:
+        reporter.running(post, reasons)
+        pending[pool.submit(run_post, post, config, options, reporter, warm)] = post
+    return finished_runs(pool, pending, options, failed)
+
+
+def finished_runs(pool: ThreadPoolExecutor, pending: dict[Future, Post], options: BuildOptions,
+                  failed: Callable[[Post, BuildError], None]):
+    with pool:
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: pending[f].path):

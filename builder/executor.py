@@ -6,13 +6,16 @@ cache or writes files, so another engine could take its place.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -73,13 +76,32 @@ def execute_post(post: Post, site_dir: Path, options: ExecutionOptions,
     cells = [cell for cell in post.cells if cell.evaluated]
     notebook = build_notebook(post, cells, site_dir, options)
     started = time.monotonic()
+    threading.Thread(target=distribution_owners, daemon=True).start()   # overlaps the kernel's run
     with scratch_directory(site_dir) as scratch:
         run_notebook(notebook, post, cells, scratch, options, progress, warm)
     seconds = time.monotonic() - started
     report = json.loads(stream_text(notebook.cells[-1]["outputs"]).strip().splitlines()[-1])
     results, figures = collect_outputs(post, cells, notebook.cells[1:-1])
-    return Execution(results, figures, tuple(report["reads"]), report["packages"],
+    return Execution(results, figures, tuple(report["reads"]), package_versions(report["modules"]),
                      report["device"], report["python"], round(seconds, 2))
+
+
+@functools.lru_cache(maxsize=1)
+def distribution_owners() -> dict[str, list[str]]:
+    """Top-level module -> distributions providing it (the kernel runs in this environment)."""
+    return metadata.packages_distributions()
+
+
+def package_versions(modules: list[str]) -> dict[str, str]:
+    """The distributions behind the modules a post imported, with their versions."""
+    owners, packages = distribution_owners(), {}
+    for module in modules:
+        for dist in owners.get(module, ()):
+            try:
+                packages[dist.lower()] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                pass
+    return packages
 
 
 def executed_code(post: Post) -> str:

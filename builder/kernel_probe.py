@@ -80,22 +80,15 @@ def _builder_setup(seed, site_root, seed_numpy, seed_torch):
 
 REPORT = r'''
 def _builder_report():
-    import json, sys, importlib.metadata as metadata
+    import json, sys
     probe = sys.modules["_builder_probe"]
-    names = {name.split(".")[0] for name in set(sys.modules) - probe.modules_before}
-    owners = metadata.packages_distributions()
-    packages = {}
-    for name in names:
-        for dist in owners.get(name, ()):
-            try:
-                packages[dist.lower()] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                pass
+    # Only names: the builder maps them to distributions and versions while the kernel runs.
+    modules = sorted({name.split(".")[0] for name in set(sys.modules) - probe.modules_before})
     device = "cpu"
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         device = "cuda: " + torch.cuda.get_device_name(0)
-    report = {"reads": sorted(probe.reads), "packages": packages, "device": device,
+    report = {"reads": sorted(probe.reads), "modules": modules, "device": device,
               "python": sys.version.split()[0]}
     print(json.dumps(report, sort_keys=True))
 
