@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from builder.errors import ExecutionError, Location
-from builder.figures import FigureError, figure_name, png_size, strip_png_metadata
+from builder.figures import (FigureError, check_figure_count, check_figure_size, figure_name, png_size,
+                             strip_png_metadata)
 from builder.kernel_probe import REPORT, kernel_env, setup_code
 from builder.model import CellResult, CodeCell, Output, Post
 from builder.outputs import clean_text_output, strip_ansi
@@ -359,9 +360,9 @@ def stream_text(outputs: list) -> str:
 def collect_outputs(post: Post, cells: list[CodeCell], nb_cells: list) -> tuple[dict, dict]:
     results, figures = {}, {}
     for cell, nb_cell in zip(cells, nb_cells):
-        outputs = []
+        outputs, first_figure = [], len(figures)
         for raw in merge_streams(nb_cell.get("outputs", [])):
-            outputs.append(convert_output(post, cell, raw, figures))
+            outputs.append(convert_output(post, cell, raw, figures, len(figures) - first_figure))
         results[cell.number] = CellResult(cell.number, tuple(o for o in outputs if o))
     return results, figures
 
@@ -378,7 +379,8 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
-def convert_output(post: Post, cell: CodeCell, raw: dict, figures: dict) -> Output | None:
+def convert_output(post: Post, cell: CodeCell, raw: dict, figures: dict, index: int) -> Output | None:
+    """One nbformat output as ours; `index` counts the cell's figures so far."""
     kind = raw.get("output_type")
     if kind == "stream":
         return Output("stream", text=clean_text_output(raw["text"]), name=raw["name"])
@@ -386,7 +388,7 @@ def convert_output(post: Post, cell: CodeCell, raw: dict, figures: dict) -> Outp
         return Output("error", text=clean_traceback(raw["traceback"]))
     data = raw.get("data", {})
     if "image/png" in data:
-        return figure_output(post, cell, base64.b64decode(data["image/png"]), figures)
+        return figure_output(post, cell, base64.b64decode(data["image/png"]), figures, index)
     if "text/html" in data:
         return Output("html", text=join_text(data["text/html"]))
     if "text/plain" in data:
@@ -399,21 +401,17 @@ def join_text(value: str | list[str]) -> str:
     return value if isinstance(value, str) else "".join(value)
 
 
-def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict) -> Output:
-    index = sum(1 for path in figures if path.startswith(figure_prefix(post, cell)))
+def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict, index: int) -> Output:
     try:
+        check_figure_count(index + 1, f"cell {cell.number}")
         name = figure_name(cell.options.get("label"), cell.number, index)
         data = strip_png_metadata(data)
+        check_figure_size(data, name)
     except FigureError as error:
         raise ExecutionError(str(error), cell_location(post, cell),
-                             "Use a label of letters, digits, '-', '_' and '.'.") from None
+                             error.hint or "Use a label of letters, digits, '-', '_' and '.'.") from None
     path = f"assets/img/{post.slug}/{name}"
     figures[path] = data
     width, height = png_size(data)
     return Output("image", path=path, sha256=hashlib.sha256(data).hexdigest(),
                   width=width, height=height, text=str(cell.options.get("fig-alt") or ""))
-
-
-def figure_prefix(post: Post, cell: CodeCell) -> str:
-    label = cell.options.get("label")
-    return f"assets/img/{post.slug}/{label or f'cell{cell.number}-'}"

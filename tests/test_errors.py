@@ -398,17 +398,16 @@ FRONT_MATTER = st.one_of(
 BODY_PARTS = st.sampled_from(["Prose.", "```python\nx = 1\n```", "```python\n#| label: a\n#| eval: false\n1\n```",
                               "```python\n#| bad option\n```", "```python\n#| tags: 3\n```", "```\nunclosed",
                               "~~~py\n1\n~~~", "{{ page.title }}", "{% include x.html %}", "---", "\r\n",
-                              "\ufeff", "````python\n```\n````", "#| label: x", "$x$"])
+                              "\ufeff", "````python\n```\n````", "#| label: x", "$x$", "$$\\frac{$$",
+                              "{% raw %}{{ x }}", "{% endraw %}", "{% include toc %}", "{% post_url nope %}",
+                              "<b>raw html is trusted</b>", "| a |\n| - |\n| b |", "[^1]\n\n[^1]: n",
+                              "![](/assets/none.png)", "\\(a_1\\)", "{{ site.nope.deeper }}", "<div>\n*x*\n</div>"])
 BODY = st.lists(st.one_of(BODY_PARTS, st.text(max_size=30)), max_size=8).map("\n".join)
 
 
 @pytest.fixture(scope="module")
 def fuzz_site(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
-
-
-DATE_CRASH = ("impossible YAML dates (2020-13-45, 2020-02-30) raise ValueError, not SourceError: "
-              "frontmatter.parse_yaml and reader.parse_option catch only yaml.YAMLError")
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -433,3 +432,25 @@ def test_impossible_dates_are_source_errors(tmp_path, text):
     path = write(tmp_path / "posts/2020-01-01-a.md", text)
     with pytest.raises(SourceError, match=r"^posts/2020-01-01-a\.md:2: "):
         read_post(tmp_path, path, validate_config({}, "_config.yml"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(front=FRONT_MATTER, body=BODY)
+def test_rendering_any_readable_post_raises_only_build_errors(fuzz_site, front, body):
+    from builder.model import ExecutedPost
+    from builder.render import RenderContext, render_post
+    from builder.templates import make_environment
+    path = fuzz_site / "posts/2020-01-01-render.md"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(f"---\n{front}\n---\n{body}".encode("utf-8", "surrogatepass"))
+    config = validate_config({}, "_config.yml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            post = read_post(fuzz_site, path, config)
+            context = RenderContext(make_environment(fuzz_site, config), config, {})
+            page = render_post(ExecutedPost(post, {}, {}), context, {})
+        except BuildError:
+            return
+    assert page.path.endswith(".html") and page.content.startswith(b"<!doctype html>")

@@ -189,3 +189,18 @@ def test_a_failing_post_does_not_stop_the_others_with_keep_going(tmp_path):
     assert [path for path, _ in built.summary.failed] == ["posts/2020-01-03-broken.md"]
     assert "posts/2020-01-03-broken.md:5 (cell 1): NameError: name 'undefined_name' is not defined" in built.log
     assert (site / "_site/2020/01/02/ok2.html").is_file()
+
+
+def test_figure_names_per_cell_and_the_size_limit(tmp_path):
+    site = tmp_path / "site"
+    plot = "import matplotlib.pyplot as plt\nplt.figure(figsize=(1, 1)); plt.plot([1, 2]); plt.show()"
+    write(site / "posts/2020-01-01-labels.md",
+          f"```python\n#| label: loss-curve\n%matplotlib inline\n{plot}\n```\n\n```python\n#| label: loss\n{plot}\n```\n")
+    write(site / "posts/2020-01-02-huge.md",
+          "```python\n%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+          "plt.figure(figsize=(60, 1), dpi=100); plt.plot([1, 2]); plt.show()\n```\n")
+    built = run_build(site, keep_going=True)
+    assert sorted(p.name for p in (site / "assets/img/labels").iterdir()) == ["loss-curve.png", "loss.png"]
+    message = str(built.result.failures[0])
+    assert message.startswith("posts/2020-01-02-huge.md:1 (cell 1): figure cell1-1.png is ")
+    assert "pixels, more than the limit of 4096x4096" in message
