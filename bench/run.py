@@ -225,35 +225,109 @@ def scenario_eight(work: Path, script: Path, reps: int) -> None:
     target.write_text(original, encoding="utf-8")
 
 
-def other_generators(site: Path, work: Path) -> dict[str, str]:
-    """Best-effort cold builds of the same posts with Hugo and Jekyll, when installed."""
-    results = {}
+HUGO_CONFIG = """baseURL = 'https://bench.example.org/'
+title = 'bench'
+paginate = 10
+[taxonomies]
+  tag = 'tags'
+[frontmatter]
+  date = [':filename', ':default']
+[markup.highlight]
+  codeFences = true
+  noClasses = false
+[markup.goldmark.renderer]
+  unsafe = true
+"""
+HUGO_SINGLE = ('<!doctype html><html><head><title>{{ .Title }} | {{ .Site.Title }}</title></head><body>'
+               '<h1>{{ .Title }}</h1><time>{{ .Date.Format "2006-01-02" }}</time>{{ .Content }}'
+               '<ul>{{ range .Params.tags }}<li>{{ . }}</li>{{ end }}</ul></body></html>\n')
+HUGO_LIST = ('<!doctype html><html><head><title>{{ .Title }}</title></head><body>'
+             '{{ range .Paginator.Pages }}<article><a href="{{ .RelPermalink }}">{{ .Title }}</a>'
+             '<p>{{ .Summary }}</p></article>{{ end }}</body></html>\n')
+JEKYLL_POST = ('<!doctype html><html><head><title>{{ page.title }} | {{ site.title }}</title></head><body>'
+               '<h1>{{ page.title }}</h1><time>{{ page.date | date: "%Y-%m-%d" }}</time>{{ content }}'
+               '<ul>{% for tag in page.tags %}<li>{{ tag }}</li>{% endfor %}</ul></body></html>\n')
+JEKYLL_INDEX = ('---\n---\n<!doctype html><html><body>{% for post in site.posts limit:10 %}'
+                '<article><a href="{{ post.url }}">{{ post.title }}</a><p>{{ post.excerpt }}</p></article>'
+                '{% endfor %}</body></html>\n')
+
+
+@dataclass
+class Peers:
+    """What Hugo and Jekyll did with the same corpus, when installed."""
+
+    hugo_cold: Run | None = None
+    jekyll_cold: Run | None = None
+    jekyll_noop: Run | None = None
+    jekyll_edit: Run | None = None
+
+    def describe(self) -> str:
+        def show(run: Run | None) -> str:
+            return "not installed" if run is None else f"{run.seconds:.2f} s, {mib(run.rss_kb)}"
+        return (f"hugo cold: {show(self.hugo_cold)}; jekyll cold: {show(self.jekyll_cold)}, "
+                f"--incremental no-op: {show(self.jekyll_noop)}, one edit: {show(self.jekyll_edit)}")
+
+
+def other_generators(site: Path, work: Path, reps: int) -> Peers:
+    """The same posts built by Hugo and by Jekyll (with minimal layouts), when they are installed."""
+    peers = Peers()
     posts = sorted((site / "posts").glob("*.md"))
-    hugo = shutil.which("hugo")
-    if hugo:
-        hsite = work / "hugo"
-        shutil.rmtree(hsite, ignore_errors=True)
-        (hsite / "content" / "posts").mkdir(parents=True)
-        (hsite / "hugo.toml").write_text("baseURL = 'https://bench.example.org/'\ntitle = 'bench'\n")
-        for post in posts:
-            shutil.copy(post, hsite / "content" / "posts" / post.name)
-        run = measure([hugo, "--quiet", "-s", str(hsite)], label="hugo")
-        results["hugo"] = f"{run.seconds:.2f} s, {mib(run.rss_kb)}"
-    else:
-        results["hugo"] = "not installed"
-    jekyll = shutil.which("jekyll")
-    if jekyll:
-        jsite = work / "jekyll"
-        shutil.rmtree(jsite, ignore_errors=True)
-        (jsite / "_posts").mkdir(parents=True)
-        shutil.copy(site / "_config.yml", jsite / "_config.yml")
-        for post in posts:
-            shutil.copy(post, jsite / "_posts" / post.name)
-        run = measure([jekyll, "build", "-s", str(jsite), "-d", str(jsite / "_site")], label="jekyll")
-        results["jekyll"] = f"{run.seconds:.2f} s, {mib(run.rss_kb)}"
-    else:
-        results["jekyll"] = "not installed"
-    return results
+    if shutil.which("hugo"):
+        peers.hugo_cold = hugo_cold(work / "hugo", posts, reps)
+    if shutil.which("jekyll"):
+        peers.jekyll_cold, peers.jekyll_noop, peers.jekyll_edit = jekyll_runs(work / "jekyll", site, posts, reps)
+    return peers
+
+
+def hugo_cold(hsite: Path, posts: list[Path], reps: int) -> Run:
+    shutil.rmtree(hsite, ignore_errors=True)
+    (hsite / "content" / "posts").mkdir(parents=True)
+    (hsite / "layouts" / "_default").mkdir(parents=True)
+    (hsite / "hugo.toml").write_text(HUGO_CONFIG)
+    (hsite / "layouts" / "_default" / "single.html").write_text(HUGO_SINGLE)
+    (hsite / "layouts" / "_default" / "list.html").write_text(HUGO_LIST)
+    for post in posts:
+        shutil.copy(post, hsite / "content" / "posts" / post.name)
+    cold, _ = best_of(reps, [shutil.which("hugo"), "--quiet", "-s", str(hsite)],
+                      setup=lambda i: shutil.rmtree(hsite / "public", ignore_errors=True), label="hugo cold")
+    return cold
+
+
+def jekyll_runs(jsite: Path, site: Path, posts: list[Path], reps: int) -> tuple[Run, Run, Run]:
+    shutil.rmtree(jsite, ignore_errors=True)
+    (jsite / "_posts").mkdir(parents=True)
+    (jsite / "_layouts").mkdir()
+    shutil.copy(site / "_config.yml", jsite / "_config.yml")
+    with (jsite / "_config.yml").open("a", encoding="utf-8") as config:
+        config.write("defaults:\n  - scope: {type: posts}\n    values: {layout: post}\n")
+    (jsite / "_layouts" / "post.html").write_text(JEKYLL_POST)
+    (jsite / "index.html").write_text(JEKYLL_INDEX)
+    for post in posts:
+        shutil.copy(post, jsite / "_posts" / post.name)
+    command = [shutil.which("jekyll"), "build", "--incremental", "-s", str(jsite), "-d", str(jsite / "_site")]
+
+    def clean(i: int) -> None:
+        shutil.rmtree(jsite / "_site", ignore_errors=True)
+        (jsite / ".jekyll-metadata").unlink(missing_ok=True)
+        shutil.rmtree(jsite / ".jekyll-cache", ignore_errors=True)
+
+    cold, _ = best_of(1, command, setup=clean, label="jekyll cold")
+    noop, _ = best_of(reps, command, label="jekyll --incremental no-op")
+    edited = jsite / "_posts" / posts[len(posts) // 2].name
+    original = edited.read_text(encoding="utf-8")
+    edit, _ = best_of(reps, command, setup=lambda i: edited.write_text(original + f"\nEdit {i}.\n"),
+                      label="jekyll --incremental one edit")
+    return cold, noop, edit
+
+
+def ratio_row(name: str, ours: Run, theirs: Run | None, limit: float, quoted: str) -> None:
+    """Ours against a peer measured in this run; against the issue's quoted figure otherwise."""
+    if theirs is None:
+        row(name, f"**{ours.seconds:.2f} s** (peer not installed)", "-", quoted, "n/a", "")
+        return
+    value = ours.seconds / theirs.seconds
+    row(name, f"{ours.seconds:.2f} s / {theirs.seconds:.2f} s = **{value:.2f}x**", "same run",
+        f"≤ {limit}x", verdict(value <= limit), "")
 
 
 def scenario_scale(work: Path, n: int, reps: int, per_post: dict[int, float]) -> None:
@@ -267,12 +341,12 @@ def scenario_scale(work: Path, n: int, reps: int, per_post: dict[int, float]) ->
     cold, _ = best_of(cold_reps, build_cmd(site, "--no-execute"), setup=lambda i: clean_site(site),
                       label=f"e{n} cold")
     per_post[n] = cold.seconds / n
-    others = other_generators(site, work) if n == 1000 else {"hugo": "-", "jekyll": "-"}
+    peers = other_generators(site, work, reps) if n == 1000 else Peers()
     target = "≤ 7.3 s (Hugo, issue 7)" if n == 1000 else "-"
     ok = cold.seconds <= 7.3 if n == 1000 else None
     row(f"e. N={n}: cold `build --no-execute`", f"**{cold.seconds:.2f} s** ({per_post[n] * 1000:.1f} ms/post)",
         "best of 3" if cold_reps == 3 else "1 run", target, verdict(ok),
-        f"{cold.summary}; hugo: {others['hugo']}; jekyll: {others['jekyll']}")
+        f"{cold.summary}; {peers.describe()}" if n == 1000 else cold.summary)
     row(f"e. N={n}: peak RSS of cold build", f"**{mib(cold.rss_kb)}**", f"max of {cold_reps}",
         "≤ 256 MiB (0.5x Hugo's 0.5 GB)" if n == 1000 else "- (targets are for N=1000)",
         verdict(cold.rss_kb / 1024 <= 256 if n == 1000 else None), MEMORY_METHOD.split(" (")[0])
@@ -303,6 +377,15 @@ def scenario_scale(work: Path, n: int, reps: int, per_post: dict[int, float]) ->
     row(f"e. N={n}: template edit (site templates/layouts/single.html)", f"**{tmpl.seconds:.2f} s**",
         f"best of {reps}", "- (every page re-rendered)", "n/a", tmpl.summary)
     layout.write_text(layout_text, encoding="utf-8")
+    if n == 1000:
+        ratio_row("e. N=1000: cold build / Hugo cold build", cold, peers.hugo_cold, 1.0, "≤ 1.0x Hugo")
+        ratio_row("e. N=1000: no-op / Jekyll --incremental no-op", noop, peers.jekyll_noop, 0.35, "≤ 0.35x")
+        ratio_row("e. N=1000: one-post edit / Jekyll --incremental one edit", prose, peers.jekyll_edit, 0.6,
+                  "≤ 0.6x")
+        if peers.hugo_cold is not None:
+            value = cold.rss_kb / peers.hugo_cold.rss_kb
+            row("e. N=1000: peak memory / Hugo's", f"{mib(cold.rss_kb)} / {mib(peers.hugo_cold.rss_kb)} = "
+                f"**{value:.2f}x**", "same run", "≤ 0.5x", verdict(value <= 0.5), "")
 
 
 # --------------------------------------------------------------------------- machine info, output
