@@ -1,3 +1,4 @@
+import re
 from datetime import date
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from builder.config import validate_config
 from builder.errors import SourceError
 from builder.reader import read_post
 from builder.scaffold import import_jekyll_post, import_notebook, new_post
+from tests.conftest import run_build
 
 TODAY = date(2024, 5, 1)
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "pytorch-linear-regression.md"
@@ -136,6 +138,28 @@ def test_imported_seed_reads_as_a_post_with_its_code_cells(tmp_path):
     assert post.front_matter["author"] == "王成军"
     assert post.date.date() == date(2017, 8, 11)
     assert post.cells[4].code.endswith("plt.show()")
+
+
+@needs_seed
+def test_imported_seed_builds_once_loss_data_0_is_modernised(tmp_path):
+    # Issue 6: the import plus this one-line fix is all a 2017 post needs. Built as written, the
+    # seed stops at `loss.data[0]` with PyTorch's `tensor.item()` hint; that failure is asserted in
+    # tests/test_tutorial.py::test_seed_post_as_written_fails_at_its_markdown_line.
+    site = tmp_path / "site"
+    path, _ = import_jekyll_post(SEED, site)
+    text = path.read_text(encoding="utf-8")
+    assert text.count("loss.data[0]") == 1
+    path.write_text(text.replace("loss.data[0]", "loss.item()"), encoding="utf-8")
+    built = run_build(site)
+    assert built.result.exit_code == 0, built.log
+    assert built.executed == ["posts/2017-08-11-pytorch-linear-regression.md"]
+    html = (site / "_site/2017/08/11/pytorch-linear-regression.html").read_text(encoding="utf-8")
+    assert len(re.findall(r"Epoch\[\d+/1000\], loss: [0-9.]+", html)) == 50
+    # The two `plt.show()` calls, where the import removed the stale pytorch1/2.png links.
+    figures = re.findall(r'<img src="/assets/img/pytorch-linear-regression/([^"/]+)"', html)
+    assert figures == ["cell2-1.png", "cell5-1.png"] and html.count("<img") == 2
+    for name in figures:
+        assert (site / "_site/assets/img/pytorch-linear-regression" / name).read_bytes().startswith(b"\x89PNG")
 
 
 def test_import_keeps_output_not_after_python_and_reports_nothing(tmp_path):

@@ -17,12 +17,14 @@ import pytest
 from builder.build import BuildOptions
 from builder.errors import ConfigError
 from builder.serve import Server, inject, is_source_path, is_temp_file
+from tests.browser_support import Browser, ProtocolError, Tab, install_chromium
 from tests.conftest import write
 
 POST = "posts/2024-01-02-hello.md"
 POST_URL = "/blog/2024/01/02/hello.html"
 WAIT = 10            # seconds: the longest any single wait in this file may take
 CHROMIUM = Path("/usr/bin/chromium")
+RELOAD_WAIT = 15     # seconds for headless Chromium to notice a rebuild and reload the page
 
 
 def write_post(site: Path, front_matter: str, prose: str) -> None:
@@ -35,6 +37,13 @@ def site(tmp_path: Path) -> Path:
     write(site / "_config.yml", "title: Tiny\nbaseurl: /blog\n")
     write_post(site, "title: Hello\ndate: 2024-01-02", "First version of the prose.")
     return site
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    reason = install_chromium()
+    if reason:
+        pytest.skip(f"chromium is not installed and cannot be installed here: {reason}")
 
 
 @pytest.fixture
@@ -217,3 +226,37 @@ def test_headless_chromium_renders_the_page_with_the_reload_script(server, tmp_p
     assert "First version of the prose." in dom
     assert "data-builder-reload" in dom
     assert "/__reload?since=" in dom
+
+
+def test_a_prose_edit_reloads_the_open_page_in_headless_chromium(chromium, server, site, tmp_path):
+    browser = Browser(tmp_path / "chromium-profile")
+    try:
+        tab = Tab(browser)
+        tab.open(f"http://127.0.0.1:{server.port}{POST_URL}")
+        assert "First version of the prose." in tab.evaluate("document.body.innerText")
+        tab.evaluate("window.__marker = 1")     # a fresh page load would lose it
+        write_post(site, "title: Hello\ndate: 2024-01-02", "Second version of the prose.")
+        page = reloaded_page(tab)
+        errors = [error for error in tab.take_errors() if not error.endswith(f"{server.port}/favicon.ico")]
+    finally:
+        browser.close()
+    assert page == {"marker": None, "navigation": "reload", "generation": "2"}, page
+    assert errors == []
+
+
+def reloaded_page(tab: Tab) -> dict:
+    """Once the page shows the edit: its marker, how it was last loaded and its generation."""
+    probe = """document.body.innerText.includes("Second version of the prose.") && {
+      marker: window.__marker ?? null,
+      navigation: performance.getEntriesByType("navigation")[0].type,
+      generation: document.querySelector("script[data-builder-reload]").dataset.generation}"""
+    deadline = time.monotonic() + RELOAD_WAIT
+    while time.monotonic() < deadline:
+        try:
+            if page := tab.evaluate(probe):
+                return page
+        except ProtocolError:
+            pass                                # the page is between two documents
+        time.sleep(0.1)
+    text = tab.evaluate("document.body.innerText")
+    pytest.fail(f"the page did not reload with the edit within {RELOAD_WAIT} s; it shows:\n{text}")
