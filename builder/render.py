@@ -16,7 +16,6 @@ from builder.config import SiteConfig
 from builder.errors import Location, TemplateError
 from builder.liquid import LiquidContext
 from builder.logchart import parse_training_log, render_chart_svg
-from builder.markup import TOC_MARKER, highlight_python, render_body
 from builder.notebook import colab_url, notebook_path
 from builder.model import CodeCell, ExecutedPost, Output, Page, Post, Prose
 from builder.reader import as_list
@@ -49,19 +48,25 @@ class RenderContext:
         return dict(self.config.values, baseurl=self.config.base, url=self.config.site_url)
 
 
+def markup():
+    """The Markdown stage, imported on first use: a rebuild that renders nothing never loads it."""
+    from builder import markup as module
+    return module
+
+
 def render_post(executed: ExecutedPost, context: RenderContext, neighbours: dict[str, Any]) -> Page:
     """The post's page: body with cell outputs, in its layout."""
     post = executed.post
     toc_requests: list[dict[str, str]] = []
     liquid = liquid_context(post, context, toc_requests)
-    body = render_body(executed, liquid, lambda cell, outputs: render_cell(cell, outputs, post, context))
+    body = markup().render_body(executed, liquid, lambda cell, outputs: render_cell(cell, outputs, post, context))
     page = page_vars(post, executed, body.toc, context) | neighbours
     html = body.html
     if body.toc_placed:
         title = toc_requests[0].get("title") if toc_requests else None
-        html = html.replace(TOC_MARKER, render_template(
+        html = html.replace(markup().TOC_MARKER, render_template(
             context.env, "includes/toc.html", {"site": context.site, "page": page, "toc_title": title}), 1)
-        html = html.replace(TOC_MARKER, "")
+        html = html.replace(markup().TOC_MARKER, "")
         page["toc"] = False   # already shown in the body
     layout = f"layouts/{page['layout']}.html"
     result = render_template(context.env, layout, {"site": context.site, "page": page, "content": Markup(html)})
@@ -72,7 +77,7 @@ def liquid_context(post: Post, context: RenderContext, toc_requests: list) -> Li
     def include(name: str, attributes: dict[str, str], where: Location) -> str:
         if name == "toc":
             toc_requests.append(attributes)
-            return f"\n\n{TOC_MARKER}\n\n"
+            return f"\n\n{markup().TOC_MARKER}\n\n"
         return render_include(name, attributes, where, context)
 
     return LiquidContext(
@@ -158,7 +163,7 @@ def render_cell(cell: CodeCell, outputs: tuple[Output, ...], post: Post, context
     """A code cell's input (unless `echo: false`) and its outputs (unless `output: false`)."""
     show_outputs = cell.options.get("output", True) is not False
     variables = {
-        "site": context.site, "cell": cell, "input_html": Markup(highlight_python(cell.code.strip("\n"))),
+        "site": context.site, "cell": cell, "input_html": Markup(markup().highlight_python(cell.code.strip("\n"))),
         "echo": cell.options.get("echo", True) is not False,
         "outputs": [render_output(o, cell, context) for o in outputs] if show_outputs else [],
     }
