@@ -80,6 +80,33 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
     state_path = state_file(options.source, options.output)
     previous = load_state(state_path, build_fingerprint(options.source))
     state = BuildState(previous.fingerprint)
+    sources = read_sources(options, config, previous, state)
+    build = start_build(options, config, reporter, sources, RenderPlan(previous, state), warm)
+    write_post_pages(build, sources.posts + sources.pages,
+                     meanwhile=lambda: write_listings(build.ordered, sources.pages, build.context, build.plan))
+    if build.result.failures and not options.keep_going:
+        reporter.finish(0)
+        return build.result
+    copy_assets(options.source, build.plan)       # after the runs: they may have made new figures
+    build.plan.writer.commit()
+    build.plan.record_outputs()
+    save_state(state_path, state)
+    build.result.pages = len(build.plan.writer.produced | build.plan.writer.kept)
+    reporter.finish(build.result.pages, rendered=build.plan.rendered)
+    return build.result
+
+
+@dataclass
+class Sources:
+    """What the build read: posts, standalone pages, and the files it could not read."""
+
+    posts: list[Post]
+    pages: list[Post]
+    unreadable: list[BuildError]
+
+
+def read_sources(options: BuildOptions, config: SiteConfig, previous: BuildState, state: BuildState) -> Sources:
+    """Every post, page and (with --drafts) draft, validated, filtered and checked for clashes."""
     posts, unreadable = read_posts(options.source, config, previous, state)
     pages = read_extra(lambda: read_pages(options.source, config), unreadable)
     if options.drafts:
@@ -89,78 +116,82 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
     remember_sources(options.source, pages + posts, state)
     posts, pages = select_posts(posts, options), select_posts(pages, options)
     check_unique_urls(posts + pages)
-    context = RenderContext(make_environment(options.source, config), config, posts_by_name(posts + pages))
-    writer = Writer(options.output)
-    plan = RenderPlan(previous, state, TemplateGraph(context.env), writer, options.source)
-    result = BuildResult()
-    ordered = sort_posts(posts)
-    links = neighbours(ordered)
+    return Sources(posts, pages, unreadable)
 
-    def failed(post: Post, error: BuildError) -> None:
-        fail_post(post, error, result, reporter, writer)
 
-    for error in unreadable:
-        result.failures.append(error)
+@dataclass
+class SiteBuild:
+    """What every step of one build shares."""
+
+    options: BuildOptions
+    config: SiteConfig
+    reporter: Reporter
+    context: RenderContext
+    plan: RenderPlan
+    ordered: list[Post]                 # posts, newest first
+    links: dict[str, dict]              # post path -> previous/next
+    result: BuildResult
+    warm: WarmPool | None = None
+
+    def failed(self, post: Post, error: BuildError) -> None:
+        fail_post(post, error, self.result, self.reporter, self.plan.writer)
+
+    def links_of(self, post: Post) -> dict:
+        return self.links.get(post.path, {})
+
+
+def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, sources: Sources,
+                plan: RenderPlan, warm: WarmPool | None) -> SiteBuild:
+    """The shared state of a build; unreadable sources are reported as failures already."""
+    context = RenderContext(make_environment(options.source, config), config,
+                            posts_by_name(sources.posts + sources.pages))
+    plan.start(TemplateGraph(context.env), Writer(options.output), options.source)
+    ordered = sort_posts(sources.posts)
+    build = SiteBuild(options, config, reporter, context, plan, ordered, neighbours(ordered), BuildResult(), warm)
+    for error in sources.unreadable:
+        build.result.failures.append(error)
         reporter.failed(getattr(error.where, "path", str(error.where)), str(error))
-    def meanwhile() -> None:     # while kernels run: listings depend on metadata only
-        write_listings(ordered, pages, context, plan)
-
-    write_post_pages(posts + pages, config, options, reporter, failed, context, links, plan, warm, meanwhile)
-    if result.failures and not options.keep_going:
-        reporter.finish(0)
-        return result
-    copy_assets(options.source, plan)       # after the runs: they may have made new figures
-    writer.commit()
-    plan.record_outputs()
-    save_state(state_path, state)
-    result.pages = len(writer.produced | writer.kept)
-    reporter.finish(result.pages, rendered=plan.rendered)
-    return result
+    return build
 
 
-def write_post_pages(posts: list[Post], config: SiteConfig, options: BuildOptions, reporter: Reporter,
-                     failed: Callable[[Post, BuildError], None], context: RenderContext,
-                     links: dict[str, dict], plan: RenderPlan, warm: WarmPool | None,
-                     meanwhile: Callable[[], None]) -> None:
+def write_post_pages(build: SiteBuild, posts: list[Post], meanwhile: Callable[[], None]) -> None:
     """Render every post page that changed: cached posts on all cores, executed ones as they finish."""
-    ready, to_run = plan_posts(posts, config, options, reporter, failed)
+    ready, to_run = plan_posts(build, posts)
     if ready is None:
         return
-    own_pool = warm is None and bool(to_run)
+    own_pool = build.warm is None and bool(to_run)
     if own_pool:
-        warm = start_warm_pool([executed_code(post) for post, _ in to_run], log=reporter.note)
+        build.warm = start_warm_pool([executed_code(post) for post, _ in to_run], log=build.reporter.note)
     try:
-        render_and_run(ready, to_run, config, options, reporter, failed, context, links, plan, warm,
-                       meanwhile)
+        render_and_run(build, ready, to_run, meanwhile)
     finally:
         if own_pool:
-            warm.close()
+            build.warm.close()
 
 
-def render_and_run(ready: list[ExecutedPost], to_run: list, config: SiteConfig, options: BuildOptions,
-                   reporter: Reporter, failed: Callable[[Post, BuildError], None],
-                   context: RenderContext, links: dict[str, dict], plan: RenderPlan,
-                   warm: WarmPool | None, meanwhile: Callable[[], None]) -> None:
+def render_and_run(build: SiteBuild, ready: list[ExecutedPost], to_run: list,
+                   meanwhile: Callable[[], None]) -> None:
     """Fork the renderers, start the kernels, then render and write while they run."""
-    pool = RenderPool(lambda executed: render_checked(executed, context, links.get(executed.post.path, {}),
-                                                      plan.site_dir), options.jobs)
-    keys = {executed.post.path: post_page_key(executed, context, links.get(executed.post.path, {}), plan)
+    plan, context = build.plan, build.context
+    pool = RenderPool(lambda executed: render_checked(executed, context, build.links_of(executed.post),
+                                                      plan.site_dir), build.options.jobs)
+    keys = {executed.post.path: post_page_key(executed, context, build.links_of(executed.post), plan)
             for executed in ready}
     pool.submit([executed for executed in ready if not page_unchanged(executed, keys, plan)])
-    runs = run_in_parallel(to_run, config, options, reporter, failed, warm)
+    runs = run_in_parallel(build, to_run)
     meanwhile()
     finished = ((executed, render_safely(pool.render, executed)) for executed in runs)
     for executed, outcome in chain(pool.results(), finished):
         post = executed.post
         if isinstance(outcome, BuildError):
-            failed(post, outcome)
-            if not options.keep_going:
+            build.failed(post, outcome)
+            if not build.options.keep_going:
                 return
             continue
         if post.path in keys:
             plan.write(outcome.path, keys[post.path], outcome.content)
             continue
-        key = post_page_key(executed, context, links.get(post.path, {}), plan)
+        key = post_page_key(executed, context, build.links_of(post), plan)
         plan.write(outcome.path, key, outcome.content)
         write_notebook(executed, key, context, plan)
     for executed in ready:
@@ -192,11 +223,12 @@ def write_notebook(executed: ExecutedPost, key: str, context: RenderContext, pla
 class RenderPlan:
     """Decides, output by output, whether the previous build's file can stay as it is."""
 
-    def __init__(self, previous: BuildState, state: BuildState, graph: TemplateGraph, writer: Writer,
-                 site_dir: Path):
-        self.previous, self.state, self.graph, self.writer = previous, state, graph, writer
-        self.site_dir = site_dir
+    def __init__(self, previous: BuildState, state: BuildState):
+        self.previous, self.state = previous, state
         self.rendered = 0
+
+    def start(self, graph: TemplateGraph, writer: Writer, site_dir: Path) -> None:
+        self.graph, self.writer, self.site_dir = graph, writer, site_dir
 
     def unchanged(self, path: str, key: str) -> bool:
         """True (and the old file kept) when `path` was made from the same inputs and is intact."""
@@ -343,22 +375,22 @@ def execution_options(post: Post, config: SiteConfig) -> ExecutionOptions:
                             kernel=str(post.get("kernel") or "python3"))
 
 
-def plan_posts(posts: list[Post], config: SiteConfig, options: BuildOptions, reporter: Reporter,
-               failed: Callable[[Post, BuildError], None]):
+def plan_posts(build: SiteBuild, posts: list[Post]):
     """Split posts into those whose outputs are at hand and those that must run.
 
     Returns (None, []) when a post cannot be planned and the build must stop.
     """
+    options, reporter = build.options, build.reporter
     reporter.total = len(posts)
     ready, to_run = [], []
     for post in posts:
-        plan = plan_post(post, config, options)
+        plan = plan_post(post, build.config, options)
         if isinstance(plan, ExecutedPost):
             if post.executes and options.execute:
                 reporter.cached(post)
             ready.append(plan)
         elif isinstance(plan, BuildError):
-            failed(post, plan)
+            build.failed(post, plan)
             if not options.keep_going:
                 return None, []
         else:
@@ -423,19 +455,18 @@ def forced(post: Post, options: BuildOptions) -> bool:
                                        for name in options.force)
 
 
-def run_in_parallel(to_run, config: SiteConfig, options: BuildOptions, reporter: Reporter,
-                    failed: Callable[[Post, BuildError], None], warm: WarmPool | None = None):
+def run_in_parallel(build: SiteBuild, to_run: list):
     """Start every run now; return an iterator over the runs' results as they finish."""
-    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+    pool = ThreadPoolExecutor(max_workers=max(1, build.options.jobs))
     pending: dict[Future, Post] = {}
     for post, reasons in to_run:
-        reporter.running(post, reasons)
-        pending[pool.submit(run_post, post, config, options, reporter, warm)] = post
-    return finished_runs(pool, pending, options, failed)
+        build.reporter.running(post, reasons)
+        pending[pool.submit(run_post, build, post)] = post
+    return finished_runs(build, pool, pending)
 
 
-def finished_runs(pool: ThreadPoolExecutor, pending: dict[Future, Post], options: BuildOptions,
-                  failed: Callable[[Post, BuildError], None]):
+def finished_runs(build: SiteBuild, pool: ThreadPoolExecutor, pending: dict[Future, Post]):
+    options = build.options
     with pool:
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -444,7 +475,7 @@ def finished_runs(pool: ThreadPoolExecutor, pending: dict[Future, Post], options
                 try:
                     yield future.result()
                 except BuildError as error:
-                    failed(post, error)
+                    build.failed(post, error)
                     if not options.keep_going:
                         for other in pending:
                             other.cancel()
@@ -459,14 +490,14 @@ def last_good(post: Post, options: BuildOptions) -> ExecutedPost | None:
     return executed_from_record(post, record) if record else None
 
 
-def run_post(post: Post, config: SiteConfig, options: BuildOptions, reporter: Reporter,
-             warm: WarmPool | None = None) -> ExecutedPost:
+def run_post(build: SiteBuild, post: Post) -> ExecutedPost:
     """Execute one post, store its figures and freeze record, and return its outputs."""
+    config, options, reporter = build.config, build.options, build.reporter
     exec_options = execution_options(post, config)
     progress = Progress(on_cell=reporter.cell, on_output=reporter.output if options.verbose else None)
     previous = load_record(options.source, post) if forced(post, options) else None
     with GPU_LOCK if str(post.get("device") or "").startswith("cuda") else nullcontext():
-        run = execute_post(post, options.source, exec_options, progress, warm=warm)
+        run = execute_post(post, options.source, exec_options, progress, warm=build.warm)
     folder = f"assets/img/{post.slug}"
     for path, data in sorted(run.figures.items()):
         write_source_file(options.source, path, data, folder)
