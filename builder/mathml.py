@@ -1,7 +1,6 @@
 """Python-Markdown extension that renders TeX math to MathML at build time."""
 from __future__ import annotations
 
-import copy
 import functools
 import re
 import xml.etree.ElementTree as etree
@@ -45,7 +44,15 @@ def tex_to_mathml(tex: str, display: bool) -> etree.Element:
     """Convert TeX to a `<math>` element carrying its source as an annotation."""
     # The same formulas recur across posts; a copy of a cached tree is far cheaper than
     # converting again, and each use needs its own element to sit in its own tree.
-    return copy.deepcopy(_converted(tex, display))
+    return clone(_converted(tex, display))
+
+
+def clone(element: etree.Element) -> etree.Element:
+    """A copy of the tree; its strings are immutable and shared, so this is far cheaper than deepcopy."""
+    copied = etree.Element(element.tag, dict(element.attrib))
+    copied.text, copied.tail = element.text, element.tail
+    copied.extend(clone(child) for child in element)
+    return copied
 
 
 @functools.lru_cache(maxsize=4096)
