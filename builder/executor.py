@@ -9,6 +9,7 @@ import base64
 import functools
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -125,6 +126,27 @@ def build_notebook(post: Post, cells: list[CodeCell], site_dir: Path, options: E
     return notebook
 
 
+SCRATCH_PREFIX = "builder-run-"
+
+
+def remove_abandoned_scratch() -> None:
+    """Delete scratch folders left by builds that were killed (their process no longer exists)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not process_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class scratch_directory:
     """A temporary working directory that sees the site's data files through symlinks."""
 
@@ -132,7 +154,8 @@ class scratch_directory:
         self.site_dir = site_dir.resolve()
 
     def __enter__(self) -> Path:
-        self.path = Path(tempfile.mkdtemp(prefix="builder-run-"))
+        remove_abandoned_scratch()
+        self.path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
         for entry in sorted(self.site_dir.iterdir()):
             if not entry.name.startswith(".") and entry.name not in SCRATCH_SKIP:
                 (self.path / entry.name).symlink_to(entry)

@@ -454,3 +454,18 @@ def test_rendering_any_readable_post_raises_only_build_errors(fuzz_site, front, 
         except BuildError:
             return
     assert page.path.endswith(".html") and page.content.startswith(b"<!doctype html>")
+
+
+def test_scratch_folders_of_killed_builds_are_removed(tmp_path, monkeypatch):
+    import tempfile
+    from builder.executor import SCRATCH_PREFIX, remove_abandoned_scratch
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    child = subprocess.Popen(["true"])
+    child.wait()                                                # a pid that no longer exists
+    abandoned = tmp_path / f"{SCRATCH_PREFIX}{child.pid}-abc"
+    alive = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-def"
+    unrelated = tmp_path / "builder-run-notapid"
+    for folder in (abandoned, alive, unrelated):
+        (folder / "data").mkdir(parents=True)
+    remove_abandoned_scratch()
+    assert not abandoned.exists() and alive.exists() and unrelated.exists()
