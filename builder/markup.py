@@ -14,6 +14,7 @@ from pygments.lexers import PythonLexer
 
 from builder.liquid import LiquidContext, expand_liquid
 from builder.errors import Location, SourceError
+from builder.inline_triggers import TriggeredInlineExtension
 from builder.mathml import MathError, MathExtension
 from builder.model import CodeCell, ExecutedPost, Prose
 
@@ -57,6 +58,7 @@ def new_markdown(cells: dict[str, str]) -> markdown.Markdown:
     return markdown.Markdown(extensions=[
         "fenced_code", "tables", "footnotes", "attr_list", "md_in_html", "sane_lists",
         "codehilite", "toc", MathExtension(), CellExtension(cells),
+        TriggeredInlineExtension(),
     ], extension_configs={
         "codehilite": {"css_class": "highlight", "guess_lang": False},
         "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-4",

@@ -1,0 +1,74 @@
+"""Python-Markdown's inline stage, skipping patterns whose first character is absent from the text.
+
+The stock InlineProcessor tries every registered pattern on every text node: some seventeen
+regular-expression scans, each behind a registry lookup, even for a sentence of plain words. Each
+stock pattern can only match text containing one of a few characters (a link needs "[", emphasis
+"*" or "_"), so a pattern whose characters are all absent cannot match and is skipped. The output
+is the same, which tests/test_inline_triggers.py checks against the stock processor. Patterns not
+listed here (another extension's) are always tried.
+"""
+from __future__ import annotations
+
+import markdown
+from markdown import util
+from markdown.extensions import Extension
+from markdown.treeprocessors import InlineProcessor
+
+# Every match of the pattern registered under this name contains at least one of these strings.
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    "backtick": ("`",),
+    "math_display": ("$", "\\"),
+    "math_inline": ("$", "\\"),
+    "escape": ("\\",),
+    "footnote": ("[",),
+    "reference": ("[",),
+    "link": ("[",),
+    "image_link": ("[",),
+    "image_reference": ("[",),
+    "short_reference": ("[",),
+    "short_image_ref": ("[",),
+    "autolink": ("<",),
+    "automail": ("<",),
+    "linebreak": ("  \n",),
+    "html": ("<",),
+    "entity": ("&",),
+    "em_strong": ("*", "_"),
+    "em_strong2": ("_",),
+    "not_strong": ("*", "_"),
+    "strong": ("*",),
+    "emphasis": ("*",),
+    "emphasis2": ("_",),
+    "strong2": ("_",),
+}
+
+
+class TriggeredInlineProcessor(InlineProcessor):
+    def run(self, tree, ancestors=None):
+        registry = self.inlinePatterns
+        triggers = {registry.get_index_for_name(name): chars
+                    for name, chars in TRIGGERS.items() if name in registry}
+        self.patterns_in_order = [(registry[i], triggers.get(i)) for i in range(len(registry))]
+        return super().run(tree, ancestors)
+
+    # Overrides the base class's private __handleInline (its mangled name), which it calls
+    # recursively for the text inside each match.
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
+        if isinstance(data, util.AtomicString):
+            return data
+        patterns = self.patterns_in_order
+        apply_pattern = self._InlineProcessor__applyPattern
+        start = 0
+        while patternIndex < len(patterns):
+            pattern, triggers = patterns[patternIndex]
+            if triggers is not None and not any(trigger in data for trigger in triggers):
+                patternIndex, start = patternIndex + 1, 0
+                continue
+            data, matched, start = apply_pattern(pattern, data, patternIndex, start)
+            if not matched:
+                patternIndex += 1
+        return data
+
+
+class TriggeredInlineExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.treeprocessors.register(TriggeredInlineProcessor(md), "inline", 20)
