@@ -10,6 +10,7 @@ from markdown import Markdown
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
+from markdown.serializers import to_html_string
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
@@ -40,23 +41,15 @@ class MathError(ValueError):
         self.tex = tex
 
 
-def tex_to_mathml(tex: str, display: bool) -> etree.Element:
-    """Convert TeX to a `<math>` element carrying its source as an annotation."""
-    # The same formulas recur across posts; a copy of a cached tree is far cheaper than
-    # converting again, and each use needs its own element to sit in its own tree.
-    return clone(_converted(tex, display))
-
-
-def clone(element: etree.Element) -> etree.Element:
-    """A copy of the tree; its strings are immutable and shared, so this is far cheaper than deepcopy."""
-    copied = etree.Element(element.tag, dict(element.attrib))
-    copied.text, copied.tail = element.text, element.tail
-    copied.extend(clone(child) for child in element)
-    return copied
+def mathml_html(tex: str, display: bool) -> str:
+    """The `<math>` element for `tex` as HTML, carrying its source as an annotation."""
+    # Serialized once per formula and stashed as raw HTML: the same formulas recur across posts,
+    # and a MathML tree left in Markdown's document would be walked by every later tree stage.
+    return _converted_html(tex, display)
 
 
 @functools.lru_cache(maxsize=4096)
-def _converted(tex: str, display: bool) -> etree.Element:
+def _converted_html(tex: str, display: bool) -> str:
     try:
         math = convert_to_element(tex, display="block" if display else "inline")
     # latex2mathml reports malformed TeX with its own exceptions and with bare
@@ -68,8 +61,7 @@ def _converted(tex: str, display: bool) -> etree.Element:
             "fix the TeX, or write \\$ if the $ is not meant to start math"
         ) from error
     _add_tex_annotation(math, tex)
-    _protect_text(math)
-    return math
+    return to_html_string(math)
 
 
 def _add_tex_annotation(math: etree.Element, tex: str) -> None:
@@ -82,19 +74,10 @@ def _add_tex_annotation(math: etree.Element, tex: str) -> None:
     math.append(semantics)
 
 
-def _protect_text(root: etree.Element) -> None:
-    # AtomicString keeps Markdown's inline patterns away from _, * and \ in math.
-    for element in root.iter():
-        if element.text:
-            element.text = AtomicString(element.text)
-        if element.tail:
-            element.tail = AtomicString(element.tail)
-
-
-def display_block(tex: str) -> etree.Element:
-    """Wrap display math in its `<div class="math-display">`."""
+def display_block(md: Markdown, tex: str) -> etree.Element:
+    """Display math in its `<div class="math-display">`."""
     wrapper = etree.Element("div", {"class": DISPLAY_CLASS})
-    wrapper.append(tex_to_mathml(tex, display=True))
+    wrapper.text = AtomicString(md.htmlStash.store(mathml_html(tex, display=True)))
     return wrapper
 
 
@@ -106,14 +89,14 @@ class DisplayMathInlineProcessor(InlineProcessor):
     """Turns `$$...$$` and `\\[...\\]` inside a paragraph into display math."""
 
     def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:
-        return display_block(_math_source(m)), m.start(0), m.end(0)
+        return display_block(self.md, _math_source(m)), m.start(0), m.end(0)
 
 
 class InlineMathProcessor(InlineProcessor):
     """Turns `$...$` and `\\(...\\)` into inline math."""
 
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:
-        return tex_to_mathml(_math_source(m), display=False), m.start(0), m.end(0)
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[str, int, int]:
+        return self.md.htmlStash.store(mathml_html(_math_source(m), display=False)), m.start(0), m.end(0)
 
 
 class DisplayMathBlockProcessor(BlockProcessor):
@@ -124,7 +107,7 @@ class DisplayMathBlockProcessor(BlockProcessor):
 
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
         match = _STANDALONE_DISPLAY.fullmatch(blocks.pop(0))
-        parent.append(display_block(_math_source(match)))
+        parent.append(display_block(self.parser.md, _math_source(match)))
 
 
 class LiftDisplayMathTreeprocessor(Treeprocessor):
