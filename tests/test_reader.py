@@ -6,6 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from builder.config import validate_config
 from builder.errors import Location, SourceError
@@ -359,3 +360,10 @@ def test_cell_option_of_the_wrong_type_names_its_line(tmp_path):
     assert str(error) == ("posts/2017-08-11-x.md:6: cell option `label` has the wrong type: 5\n"
                           "  Hint: Known options: label, fig-cap, fig-alt, eval, echo, output, tags, "
                           "chart, collapse.")
+
+
+def test_fast_yaml_loader_gives_what_the_python_loader_gives():
+    from builder.frontmatter import load_yaml
+    text = ("title: \"A: b\"\ndate: 2020-02-03 10:00:00 +0800\ntags: [a, 1, yes]\nseed: false\n"
+            "nested: {x: [1.5, ~, 2020-01-01]}\nexcerpt: >\n  folded\n  text\n")
+    assert load_yaml(text) == yaml.safe_load(text)
