@@ -104,8 +104,9 @@ def build_cmd(site: Path, *extra: str) -> list[str]:
 
 
 def clean_site(site: Path, products: bool = True) -> None:
-    """Remove the output (and the execution products kept in the source) for a cold build."""
+    """Remove the output, the build cache (and the execution products kept in the source) for a cold build."""
     shutil.rmtree(site / "_site", ignore_errors=True)
+    shutil.rmtree(site / ".build-cache", ignore_errors=True)
     if products:
         shutil.rmtree(site / "_freeze", ignore_errors=True)
         shutil.rmtree(site / "assets" / "img", ignore_errors=True)

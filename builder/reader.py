@@ -97,7 +97,9 @@ def read_front(site_dir: Path, path: Path) -> tuple[str, dict[str, Any], str, in
     rel = path.relative_to(site_dir).as_posix()
     text = read_text(path, rel)
     front, body, body_line = split_front_matter(text, rel)
-    problems = check_front_matter(front, rel, text, layout_names(template_dirs(site_dir)))
+    # Listing the theme's layouts costs a glob per template folder: only for a post that names one.
+    layouts = layout_names(template_dirs(site_dir)) if "layout" in front else None
+    problems = check_front_matter(front, rel, text, layouts)
     if problems:
         raise problems[0]
     return rel, front, body, body_line

@@ -26,16 +26,20 @@ class RenderPool:
         self.jobs: list[ExecutedPost] = []
         self.futures: list[Future] = []
         self.pool: ProcessPoolExecutor | None = None
+        self.first: Page | BuildError | None = None
 
     def submit(self, jobs: list[ExecutedPost]) -> None:
         """Start rendering; call before any thread is started, since workers are forked."""
         self.jobs = jobs
         if self.workers < 2 or len(jobs) < 2 * MIN_PAGES_PER_WORKER or not hasattr(os, "fork"):
             return
+        # The first page is rendered here, before the fork, so that every worker inherits the
+        # loaded Markdown stage and compiled templates instead of loading them again.
+        self.first = render_safely(self.render, jobs[0])
         _JOBS[:], _RENDER[:] = jobs, [self.render]
         self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
         self.futures = [self.pool.submit(render_chunk, start, min(start + CHUNK, len(jobs)))
-                        for start in range(0, len(jobs), CHUNK)]
+                        for start in range(1, len(jobs), CHUNK)]
 
     def results(self) -> Iterator[tuple[ExecutedPost, Page | BuildError]]:
         """Each post with its page, or the error that stopped it, in submission order."""
@@ -43,6 +47,7 @@ class RenderPool:
             for executed in self.jobs:
                 yield executed, render_safely(self.render, executed)
             return
+        yield self.jobs[0], self.first
         try:
             for future in self.futures:
                 for index, outcome in future.result():
