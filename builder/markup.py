@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import markdown
@@ -41,29 +42,50 @@ class CellExtension(Extension):
         self.cells = cells
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
-        md.preprocessors.register(CellPreprocessor(md, self.cells), "builder_cells", 25)
+        md.preprocessors.register(CellPreprocessor(md, self), "builder_cells", 25)
 
 
 class CellPreprocessor(Preprocessor):
-    def __init__(self, md: markdown.Markdown, cells: dict[str, str]):
+    def __init__(self, md: markdown.Markdown, extension: CellExtension):
         super().__init__(md)
-        self.cells = cells
+        self.extension = extension
 
     def run(self, lines: list[str]) -> list[str]:
-        return [self.md.htmlStash.store(self.cells[line]) if line in self.cells else line
-                for line in lines]
+        cells = self.extension.cells
+        return [self.md.htmlStash.store(cells[line]) if line in cells else line for line in lines]
 
 
 def new_markdown(cells: dict[str, str]) -> markdown.Markdown:
+    return configured_markdown(CellExtension(cells))
+
+
+def configured_markdown(cell_extension: CellExtension) -> markdown.Markdown:
     return markdown.Markdown(extensions=[
         "fenced_code", "tables", "footnotes", "attr_list", "md_in_html", "sane_lists",
-        "codehilite", "toc", MathExtension(), CellExtension(cells),
+        "codehilite", "toc", MathExtension(), cell_extension,
         TriggeredInlineExtension(),
     ], extension_configs={
         "codehilite": {"css_class": "highlight", "guess_lang": False},
         "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-4",
                 "marker": ""},   # our TOC goes where Liquid asks; no "[TOC]" search over every tree
     }, output_format="html")
+
+
+_reusable = threading.local()
+
+
+def markdown_for(cells: dict[str, str]) -> markdown.Markdown:
+    """This thread's Markdown converter, reset and given `cells`.
+
+    Setting up a converter with its extensions costs more than converting a short post, so each
+    thread keeps one; `reset()` clears what a conversion leaves (stash, footnotes, TOC, references).
+    """
+    if not hasattr(_reusable, "md"):
+        _reusable.cell_extension = CellExtension({})
+        _reusable.md = configured_markdown(_reusable.cell_extension)
+    _reusable.md.reset()
+    _reusable.cell_extension.cells = cells
+    return _reusable.md
 
 
 def render_body(executed: ExecutedPost, liquid: LiquidContext, render_cell) -> Body:
@@ -77,7 +99,7 @@ def render_body(executed: ExecutedPost, liquid: LiquidContext, render_cell) -> B
             marker = CELL_MARKER.format(block.number)
             cells[marker] = render_cell(block, executed.outputs_of(block))
             parts.append(f"\n{marker}\n")
-    md = new_markdown(cells)
+    md = markdown_for(cells)
     try:
         html = md.convert("\n".join(parts))
     except MathError as error:

@@ -26,3 +26,15 @@ def test_huge_html_output_is_replaced_by_a_note(tmp_path):
     rendered = render_output(Output("html", text=html), CodeCell(1, "df", 3), context(tmp_path))
     assert len(rendered) < 1000
     assert f"HTML output of {len(html):,} characters not shown (the limit is 200,000)" in rendered
+
+
+def test_the_reused_markdown_converter_forgets_the_previous_post():
+    from builder.markup import markdown_for, new_markdown
+    first = "Text[^1], a [ref] and <b>html</b>.\n\n[^1]: A note.\n\n[ref]: https://a.example\n\n## Same\n\n## Same\n"
+    second = "Again[^1] and [ref].\n\n## Same\n\nCELL\n"
+    fresh = new_markdown({"CELL": "<div>cell two</div>"})
+    expected = fresh.convert(second), fresh.toc
+    markdown_for({"CELL": "<div>cell one</div>"}).convert(first)
+    reused = markdown_for({"CELL": "<div>cell two</div>"})
+    assert (reused.convert(second), reused.toc) == expected
+    assert 'id="same"' in expected[0] and "cell two" in expected[0] and "fnref" not in expected[0]
