@@ -9,6 +9,8 @@ listed here (another extension's) are always tried.
 """
 from __future__ import annotations
 
+import re
+
 import markdown
 from markdown import util
 from markdown.extensions import Extension
@@ -42,10 +44,14 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 
+ANY_TRIGGER = re.compile("|".join(sorted({re.escape(t) for chars in TRIGGERS.values() for t in chars},
+                                          key=len, reverse=True)))
+
+
 class TriggeredInlineProcessor(InlineProcessor):
     def run(self, tree, ancestors=None):
         registry = self.inlinePatterns
-        triggers = {registry.get_index_for_name(name): chars
+        triggers = {registry.get_index_for_name(name): frozenset(chars)
                     for name, chars in TRIGGERS.items() if name in registry}
         self.patterns_in_order = [(registry[i], triggers.get(i)) for i in range(len(registry))]
         return super().run(tree, ancestors)
@@ -55,17 +61,18 @@ class TriggeredInlineProcessor(InlineProcessor):
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if isinstance(data, util.AtomicString):
             return data
-        patterns = self.patterns_in_order
+        # Matches only replace text with placeholders, which hold no trigger, so the set found
+        # here can only grow stale by excess: a pattern is then tried for nothing, never skipped.
+        present = set(ANY_TRIGGER.findall(data))
         apply_pattern = self._InlineProcessor__applyPattern
-        start = 0
-        while patternIndex < len(patterns):
-            pattern, triggers = patterns[patternIndex]
-            if triggers is not None and not any(trigger in data for trigger in triggers):
-                patternIndex, start = patternIndex + 1, 0
+        patterns = self.patterns_in_order
+        for index in range(patternIndex, len(patterns)):
+            pattern, triggers = patterns[index]
+            if triggers is not None and triggers.isdisjoint(present):
                 continue
-            data, matched, start = apply_pattern(pattern, data, patternIndex, start)
-            if not matched:
-                patternIndex += 1
+            matched, start = True, 0
+            while matched:   # a pattern that matched is tried again after its match
+                data, matched, start = apply_pattern(pattern, data, index, start)
         return data
 
 

@@ -94,11 +94,16 @@ def image_references(post: Post, base: str = "") -> list[tuple[int, str]]:
     """(line, URL) of each image in the post's prose, outside code, in source order."""
     found = []
     for block in post.blocks:
-        if isinstance(block, Prose):
+        if isinstance(block, Prose) and may_show_image(block.text):
             visible = expand_site_liquid(without_code(block.text), base)
             found += [(block.line + visible.count("\n", 0, start), url)
                       for start, url in sorted(images_in(visible))]
     return found
+
+
+def may_show_image(text: str) -> bool:
+    """False when `text` has neither `![` nor `<img`, so no image: most prose skips the search."""
+    return "![" in text or "<img" in text.lower()
 
 
 def images_in(text: str) -> list[tuple[int, str]]:

@@ -156,7 +156,8 @@ def plain_text(markdown_text: str) -> str:
 def reading_minutes(post: Post) -> int:
     """Minutes to read: 200 Latin words or 400 CJK characters a minute."""
     text = " ".join(b.text if isinstance(b, Prose) else b.code for b in post.blocks)
-    return max(1, math.ceil(len(LATIN_WORD.findall(text)) / 200 + len(CJK.findall(text)) / 400))
+    # subn counts matches without building a list of every word
+    return max(1, math.ceil(LATIN_WORD.subn("", text)[1] / 200 + CJK.subn("", text)[1] / 400))
 
 
 def render_cell(cell: CodeCell, outputs: tuple[Output, ...], post: Post, context: RenderContext) -> str:

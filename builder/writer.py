@@ -21,7 +21,7 @@ class Writer:
         self.root = root.resolve()
         self.produced: set[str] = set()
         self.kept: set[str] = set()
-        self.staged: dict[str, bytes] = {}
+        self.staged: dict[str, tuple[Path, bytes]] = {}
 
     @property
     def changed(self) -> list[str]:
@@ -36,7 +36,7 @@ class Writer:
                                    "Give one of them a different `permalink:`.")
         self.produced.add(relative)
         if not (target.is_file() and target.read_bytes() == content):
-            self.staged[relative] = content
+            self.staged[relative] = (target, content)
 
     def keep(self, relative: str) -> None:
         """Leave the previous build's file in place (a failed post keeps its last good page)."""
@@ -50,8 +50,8 @@ class Writer:
 
     def commit(self) -> None:
         """Put staged files in place and delete outputs this build did not produce."""
-        for relative, content in self.staged.items():
-            replace_file(self.contained(self.root, relative), content)
+        for target, content in self.staged.values():   # checked by contained() when staged
+            replace_file(target, content)
         self.staged.clear()
         self.remove_stale()
 
