@@ -15,7 +15,7 @@ from pygments.lexers import PythonLexer
 
 from builder.liquid import LiquidContext, expand_liquid
 from builder.errors import Location, SourceError
-from builder.inline_triggers import TriggeredInlineExtension
+from builder.markdown_shortcuts import ShortcutsExtension
 from builder.mathml import MathError, MathExtension
 from builder.model import CodeCell, ExecutedPost, Prose
 
@@ -59,12 +59,12 @@ def new_markdown(cells: dict[str, str]) -> markdown.Markdown:
     return configured_markdown(CellExtension(cells))
 
 
-def configured_markdown(cell_extension: CellExtension) -> markdown.Markdown:
+def configured_markdown(cell_extension: CellExtension, shortcuts: bool = True) -> markdown.Markdown:
+    """Our Python-Markdown; `shortcuts=False` leaves its own (slower, same-output) parsing loops."""
     return markdown.Markdown(extensions=[
         "fenced_code", "tables", "footnotes", "attr_list", "md_in_html", "sane_lists",
         "codehilite", "toc", MathExtension(), cell_extension,
-        TriggeredInlineExtension(),
-    ], extension_configs={
+    ] + ([ShortcutsExtension()] if shortcuts else []), extension_configs={
         "codehilite": {"css_class": "highlight", "guess_lang": False},
         "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-4",
                 "marker": ""},   # our TOC goes where Liquid asks; no "[TOC]" search over every tree

@@ -1,11 +1,11 @@
-"""Python-Markdown's inline stage, skipping patterns whose first character is absent from the text.
+"""Python-Markdown, skipping the inline patterns and block processors that cannot apply.
 
-The stock InlineProcessor tries every registered pattern on every text node: some seventeen
-regular-expression scans, each behind a registry lookup, even for a sentence of plain words. Each
-stock pattern can only match text containing one of a few characters (a link needs "[", emphasis
-"*" or "_"), so a pattern whose characters are all absent cannot match and is skipped. The output
-is the same, which tests/test_inline_triggers.py checks against the stock processor. Patterns not
-listed here (another extension's) are always tried.
+The stock parser asks every block processor about every block, and the stock InlineProcessor tries
+every registered pattern on every text node: some seventeen regular-expression scans, each behind
+a registry lookup, even for a sentence of plain words. Each of them can only apply to text that
+holds one of a few strings (a link needs "[", a heading "#", a table "|"), so one whose strings are
+all absent is skipped. The output is the same, which tests/test_markdown_shortcuts.py checks
+against stock Python-Markdown. Patterns and processors not listed here are always tried.
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import re
 
 import markdown
 from markdown import util
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
 from markdown.treeprocessors import InlineProcessor
 
-# Every match of the pattern registered under this name contains at least one of these strings.
+# Every match of the inline pattern registered under this name contains at least one of these strings.
 TRIGGERS: dict[str, tuple[str, ...]] = {
     "backtick": ("`",),
     "math_display": ("$", "\\"),
@@ -43,6 +44,17 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "strong2": ("_",),
 }
 
+
+# The block processor registered under this name applies only to a block holding one of these.
+BLOCK_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "table": ("|",),
+    "hashheader": ("#",),
+    "setextheader": ("=", "-"),
+    "hr": ("-", "_", "*"),
+    "quote": (">",),
+    "footnote": ("[^",),
+    "reference": ("]:",),
+}
 
 ANY_TRIGGER = re.compile("|".join(sorted({re.escape(t) for chars in TRIGGERS.values() for t in chars},
                                           key=len, reverse=True)))
@@ -76,6 +88,17 @@ class TriggeredInlineProcessor(InlineProcessor):
         return data
 
 
-class TriggeredInlineExtension(Extension):
+def skip_unless_triggered(processor: BlockProcessor, triggers: tuple[str, ...]) -> None:
+    """Make `processor.test` answer False at once for a block without any of `triggers`."""
+    test = processor.test
+    processor.test = lambda parent, block: any(t in block for t in triggers) and test(parent, block)
+
+
+class ShortcutsExtension(Extension):
+    """Register last: it wraps the block processors and replaces the inline stage already there."""
+
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.treeprocessors.register(TriggeredInlineProcessor(md), "inline", 20)
+        for name, triggers in BLOCK_TRIGGERS.items():
+            if name in md.parser.blockprocessors:
+                skip_unless_triggered(md.parser.blockprocessors[name], triggers)

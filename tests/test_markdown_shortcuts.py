@@ -1,23 +1,21 @@
-"""The trigger-skipping inline stage must give exactly what Python-Markdown's own stage gives."""
-from hypothesis import HealthCheck, given, settings
+"""Skipping patterns and block processors that cannot apply must give exactly what stock Python-Markdown gives."""
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from markdown.treeprocessors import InlineProcessor
-
-from builder.inline_triggers import TRIGGERS, TriggeredInlineProcessor
-from builder.markup import new_markdown
+from builder.markdown_shortcuts import BLOCK_TRIGGERS, TRIGGERS, TriggeredInlineProcessor
+from builder.markup import CellExtension, configured_markdown, new_markdown
 
 PIECES = ["word", " ", "  \n", "\n", "\n\n", "*", "**", "_", "__", "`", "``", "[", "]", "(", ")", "!",
           "<", ">", "&", "&amp;", "&#42;", ";", "$", "$$", "\\", "\\(", "\\)", "\\[", "\\]", "^", ":",
           "x", "1", "2", "a_b", "http://e.org/x", "<http://e.org>", "<me@e.org>", "<b>", "</b>",
           "[^1]", "[^1]: note", "[ref]: http://e.org", "# ", "## ", "- ", "1. ", "> ", "    ", "|", "---",
-          "{: #id }", "{: .c }", "```", "~~~"]
-documents = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+          "{: #id }", "{: .c }", "```", "~~~", "=", "===", "-", "***", "___", "| a | b |", "|---|---|",
+          "| x |", "a | b", "> ", ">", "#", "###", "]:", "[x]: /u \"t\""]
+lines = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
+documents = st.lists(lines, max_size=12).map("\n".join)
 
 
 def stock_markdown():
-    md = new_markdown({})
-    md.treeprocessors.register(InlineProcessor(md), "inline", 20)
-    return md
+    return configured_markdown(CellExtension({}), shortcuts=False)
 
 
 def convert(md, source: str) -> tuple[str, str]:
@@ -27,9 +25,17 @@ def convert(md, source: str) -> tuple[str, str]:
         return type(error).__name__, str(error)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
-def test_same_html_as_the_stock_inline_processor(source):
+# One document per block trigger, each the least a processor needs, so that every trigger is tried.
+@example("| x |\n|---|\n| 1 |")
+@example("x\n===\n\ny\n---")
+@example("***\n\n___\n\n- - -")
+@example(">quote\n\n> quote")
+@example("# h\n\n###### h6 #")
+@example("Text[^1].\n\n[^1]:note")
+@example("[r]\n\n[r]:/u")
+def test_same_html_as_stock_python_markdown(source):
     assert convert(new_markdown({}), source) == convert(stock_markdown(), source)
 
 
@@ -52,3 +58,7 @@ def test_every_stock_pattern_in_our_markdown_has_triggers():
     md = new_markdown({})
     untriggered = [name for name in (item.name for item in md.inlinePatterns._priority) if name not in TRIGGERS]
     assert untriggered == []
+
+
+def test_every_block_trigger_names_a_registered_processor():
+    assert set(BLOCK_TRIGGERS) <= set(new_markdown({}).parser.blockprocessors._data)
