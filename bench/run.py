@@ -253,11 +253,15 @@ JEKYLL_INDEX = ('---\n---\n<!doctype html><html><body>{% for post in site.posts 
                 '{% endfor %}</body></html>\n')
 
 
+HUGO_SAME_PAGES = Path(__file__).resolve().parent / "hugo-same-pages"
+
+
 @dataclass
 class Peers:
     """What Hugo and Jekyll did with the same corpus, when installed."""
 
-    hugo_cold: Run | None = None
+    hugo_cold: Run | None = None          # layouts that make pages like ours (bench/hugo-same-pages)
+    hugo_minimal: Run | None = None       # title, date, content and tags only
     jekyll_cold: Run | None = None
     jekyll_noop: Run | None = None
     jekyll_edit: Run | None = None
@@ -265,7 +269,8 @@ class Peers:
     def describe(self) -> str:
         def show(run: Run | None) -> str:
             return "not installed" if run is None else f"{run.seconds:.2f} s, {mib(run.rss_kb)}"
-        return (f"hugo cold: {show(self.hugo_cold)}; jekyll cold: {show(self.jekyll_cold)}, "
+        return (f"hugo cold: {show(self.hugo_cold)} (same pages), {show(self.hugo_minimal)} (minimal layouts); "
+                f"jekyll cold: {show(self.jekyll_cold)}, "
                 f"--incremental no-op: {show(self.jekyll_noop)}, one edit: {show(self.jekyll_edit)}")
 
 
@@ -274,23 +279,29 @@ def other_generators(site: Path, work: Path, reps: int) -> Peers:
     peers = Peers()
     posts = sorted((site / "posts").glob("*.md"))
     if shutil.which("hugo"):
-        peers.hugo_cold = hugo_cold(work / "hugo", posts, reps)
+        peers.hugo_cold = hugo_cold(work / "hugo", posts, reps, same_pages=True)
+        peers.hugo_minimal = hugo_cold(work / "hugo-minimal", posts, reps, same_pages=False)
     if shutil.which("jekyll"):
         peers.jekyll_cold, peers.jekyll_noop, peers.jekyll_edit = jekyll_runs(work / "jekyll", site, posts, reps)
     return peers
 
 
-def hugo_cold(hsite: Path, posts: list[Path], reps: int) -> Run:
+def hugo_cold(hsite: Path, posts: list[Path], reps: int, same_pages: bool) -> Run:
+    """Hugo's cold build of the corpus, with layouts like our theme's pages or with minimal ones."""
     shutil.rmtree(hsite, ignore_errors=True)
+    if same_pages:
+        shutil.copytree(HUGO_SAME_PAGES, hsite)
+    else:
+        (hsite / "layouts" / "_default").mkdir(parents=True)
+        (hsite / "hugo.toml").write_text(HUGO_CONFIG)
+        (hsite / "layouts" / "_default" / "single.html").write_text(HUGO_SINGLE)
+        (hsite / "layouts" / "_default" / "list.html").write_text(HUGO_LIST)
     (hsite / "content" / "posts").mkdir(parents=True)
-    (hsite / "layouts" / "_default").mkdir(parents=True)
-    (hsite / "hugo.toml").write_text(HUGO_CONFIG)
-    (hsite / "layouts" / "_default" / "single.html").write_text(HUGO_SINGLE)
-    (hsite / "layouts" / "_default" / "list.html").write_text(HUGO_LIST)
     for post in posts:
         shutil.copy(post, hsite / "content" / "posts" / post.name)
     cold, _ = best_of(reps, [shutil.which("hugo"), "--quiet", "-s", str(hsite)],
-                      setup=lambda i: shutil.rmtree(hsite / "public", ignore_errors=True), label="hugo cold")
+                      setup=lambda i: shutil.rmtree(hsite / "public", ignore_errors=True),
+                      label="hugo cold" + ("" if same_pages else " (minimal layouts)"))
     return cold
 
 
@@ -379,7 +390,12 @@ def scenario_scale(work: Path, n: int, reps: int, per_post: dict[int, float]) ->
         f"best of {reps}", "- (every page re-rendered)", "n/a", tmpl.summary)
     layout.write_text(layout_text, encoding="utf-8")
     if n == 1000:
-        ratio_row("e. N=1000: cold build / Hugo cold build", cold, peers.hugo_cold, 1.0, "≤ 1.0x Hugo")
+        ratio_row("e. N=1000: cold build / Hugo cold build, same pages", cold, peers.hugo_cold, 1.0, "≤ 1.0x Hugo")
+        if peers.hugo_minimal is not None:
+            value = cold.seconds / peers.hugo_minimal.seconds
+            row("e. N=1000: cold build / Hugo with minimal layouts (for reference)",
+                f"{cold.seconds:.2f} s / {peers.hugo_minimal.seconds:.2f} s = **{value:.2f}x**", "same run", "-",
+                "n/a", "Hugo pages with only title, date, content and tags: less work than our pages")
         ratio_row("e. N=1000: no-op / Jekyll --incremental no-op", noop, peers.jekyll_noop, 0.35, "≤ 0.35x")
         ratio_row("e. N=1000: one-post edit / Jekyll --incremental one edit", prose, peers.jekyll_edit, 0.6,
                   "≤ 0.6x")
