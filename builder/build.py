@@ -90,7 +90,7 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
     copy_assets(options.source, build.plan)       # after the runs: they may have made new figures
     build.plan.writer.commit()
     build.plan.record_outputs()
-    save_state(state_path, state)
+    save_state(state_path, state, previous)
     build.result.pages = len(build.plan.writer.produced | build.plan.writer.kept)
     reporter.finish(build.result.pages, rendered=build.plan.rendered)
     return build.result
@@ -145,7 +145,7 @@ def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, s
     """The shared state of a build; unreadable sources are reported as failures already."""
     context = RenderContext(make_environment(options.source, config), config,
                             posts_by_name(sources.posts + sources.pages))
-    plan.start(TemplateGraph(context.env), Writer(options.output), options.source)
+    plan.start(TemplateGraph(context.env, plan.carried_template_references()), Writer(options.output), options.source)
     ordered = sort_posts(sources.posts)
     build = SiteBuild(options, config, reporter, context, plan, ordered, neighbours(ordered), BuildResult(), warm)
     for error in sources.unreadable:
@@ -227,6 +227,11 @@ class RenderPlan:
         self.previous, self.state = previous, state
         self.rendered = 0
 
+    def carried_template_references(self) -> dict:
+        """The previous build's template references, carried into this build's state."""
+        self.state.template_references = dict(self.previous.template_references)
+        return self.state.template_references
+
     def start(self, graph: TemplateGraph, writer: Writer, site_dir: Path) -> None:
         self.graph, self.writer, self.site_dir = graph, writer, site_dir
 
@@ -239,6 +244,7 @@ class RenderPlan:
             return False
         self.writer.keep(path)
         self.state.keys[path] = key
+        self.state.outputs[path] = stat   # untouched by this build: no need to stat it again
         return True
 
     def write(self, path: str, key: str, content: bytes) -> None:
@@ -248,6 +254,8 @@ class RenderPlan:
 
     def record_outputs(self) -> None:
         for path in list(self.state.keys):
+            if path in self.state.outputs:
+                continue
             stat = file_stat(self.writer.root / path)
             if stat is None:
                 del self.state.keys[path]

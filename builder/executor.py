@@ -16,7 +16,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -91,11 +90,13 @@ def execute_post(post: Post, site_dir: Path, options: ExecutionOptions,
 @functools.lru_cache(maxsize=1)
 def distribution_owners() -> dict[str, list[str]]:
     """Top-level module -> distributions providing it (the kernel runs in this environment)."""
+    from importlib import metadata   # 15 ms to import: only builds that execute need it
     return metadata.packages_distributions()
 
 
 def package_versions(modules: list[str]) -> dict[str, str]:
     """The distributions behind the modules a post imported, with their versions."""
+    from importlib import metadata
     owners, packages = distribution_owners(), {}
     for module in modules:
         for dist in owners.get(module, ()):

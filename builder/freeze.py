@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -162,6 +161,7 @@ def package_changes(packages: dict[str, str]) -> list[str]:
 
 
 def installed_version(name: str) -> str | None:
+    from importlib import metadata   # 15 ms to import: only posts with a freeze record need it
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

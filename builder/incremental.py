@@ -43,6 +43,8 @@ class BuildState:
     keys: dict[str, str] = field(default_factory=dict)      # output path -> render key
     outputs: dict[str, tuple[int, int]] = field(default_factory=dict)   # output path -> stat
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)    # outputs made together
+    # template -> (hash of its source, the templates it names; None for a computed name)
+    template_references: dict[str, tuple[str, tuple[str | None, ...]]] = field(default_factory=dict)
 
 
 def sha256(data: bytes | str) -> str:
@@ -83,8 +85,12 @@ def load_state(path: Path, fingerprint: str) -> BuildState:
     return state
 
 
-def save_state(path: Path, state: BuildState) -> None:
+def save_state(path: Path, state: BuildState, previous: BuildState) -> None:
     """Write the state atomically, and only when it changed."""
+    # Unchanged entries are the very objects loaded, so this comparison is cheap where pickling
+    # a thousand posts again is not.
+    if state == previous and path.is_file():
+        return
     data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         if path.is_file() and path.read_bytes() == data:
@@ -100,11 +106,14 @@ def save_state(path: Path, state: BuildState) -> None:
 class TemplateGraph:
     """Which template files each template pulls in, and a hash of that closure."""
 
-    def __init__(self, env: jinja2.Environment):
+    def __init__(self, env: jinja2.Environment, known: dict[str, tuple[str, tuple[str | None, ...]]] | None = None):
+        """`known` holds references found by an earlier build; it is updated with this build's."""
         self.env = env
+        self.known = {} if known is None else known
         self.names = set(env.list_templates())
         self.hashes: dict[str, str] = {}
         self.closures: dict[str, frozenset[str]] = {}
+        self.fingerprints: dict[frozenset[str], str] = {}
 
     def file_hash(self, name: str) -> str:
         if name not in self.hashes:
@@ -122,10 +131,8 @@ class TemplateGraph:
     def walk(self, name: str) -> set[str]:
         if name not in self.names:
             return {name}
-        source, _, _ = self.env.loader.get_source(self.env, name)
-        try:
-            references = list(meta.find_referenced_templates(self.env.parse(source)))
-        except jinja2.TemplateSyntaxError:
+        references = self.references(name)
+        if references is None:
             return set(self.names)   # rendering will report the error with its line
         found = {name}
         for referenced in references:
@@ -135,10 +142,27 @@ class TemplateGraph:
                 found |= self.closure(target) if target != name else {name}
         return found
 
+    def references(self, name: str) -> tuple[str | None, ...] | None:
+        """The templates `name` extends or includes (parsed only when its source changed); None if it cannot parse."""
+        digest = self.file_hash(name)
+        known = self.known.get(name)
+        if known is not None and known[0] == digest:
+            return known[1]
+        source, _, _ = self.env.loader.get_source(self.env, name)
+        try:
+            references = tuple(meta.find_referenced_templates(self.env.parse(source)))
+        except jinja2.TemplateSyntaxError:
+            return None
+        self.known[name] = (digest, references)
+        return references
+
     def fingerprint(self, names: set[str]) -> str:
-        closure = set().union(*(self.closure(n) for n in names)) if names else set()
-        return sha256("\n".join(f"{n}:{self.file_hash(n) if n in self.names else '-'}"
-                                for n in sorted(closure)))
+        wanted = frozenset(names)
+        if wanted not in self.fingerprints:   # most pages of a site name the same templates
+            closure = set().union(*(self.closure(n) for n in wanted)) if wanted else set()
+            self.fingerprints[wanted] = sha256("\n".join(f"{n}:{self.file_hash(n) if n in self.names else '-'}"
+                                                         for n in sorted(closure)))
+        return self.fingerprints[wanted]
 
 
 def render_key(*parts: Any) -> str:

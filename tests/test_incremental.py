@@ -142,3 +142,19 @@ def test_rendering_on_several_processes_gives_the_same_bytes_and_reports_errors(
     assert [str(f) for f in parallel.result.failures] == [str(f) for f in serial.result.failures]
     assert str(parallel.result.failures[0]).startswith("posts/2021-04-01-broken.md:5: unknown include `nosuch`")
     assert tree_bytes(site / "_site") == tree_bytes(tmp_path / "serial")
+
+
+def test_a_template_included_since_the_last_build_is_followed(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, 6, random.Random(0))
+    run_build(site, execute=False)
+    extra = site / "templates/includes/extra.html"
+    write(extra, "<p>first extra</p>\n")
+    layout = site / "templates/layouts/single.html"
+    layout.write_text(layout.read_text(encoding="utf-8").replace(
+        "<article", '{% include "includes/extra.html" %}<article', 1), encoding="utf-8")
+    run_build(site, execute=False)
+    write(extra, "<p>second extra</p>\n")
+    assert rendered(run_build(site, execute=False)) >= 6
+    page = next((site / "_site/2021").rglob("*.html")).read_text(encoding="utf-8")
+    assert "second extra" in page and "first extra" not in page
