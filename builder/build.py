@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import jinja2
+
 from builder.config import SiteConfig, load_config
 from builder.errors import BuildError, ExecutionError, FreezeError, SourceError, SourceErrors
 from builder.drift import compare_records
@@ -28,7 +30,7 @@ from builder.model import ExecutedPost, Page, Post, Prose
 from builder.progress import Reporter
 from builder.reader import read_drafts, read_pages, read_post
 from builder.notebook import export_notebook, notebook_path
-from builder.render import RenderContext, offers_notebook, render_post
+from builder.render import RenderContext, markup, offers_notebook, render_post
 from builder.render_pool import RenderPool, render_safely
 from builder.templates import THEME_DIR, make_environment
 from builder.urls import output_path
@@ -179,6 +181,8 @@ def render_and_run(build: SiteBuild, ready: list[ExecutedPost], to_run: list,
             for executed in ready}
     pool.submit([executed for executed in ready if not page_unchanged(executed, keys, plan)])
     runs = run_in_parallel(build, to_run)
+    if to_run:
+        prepare_rendering(build, [post for post, _ in to_run])
     meanwhile()
     finished = ((executed, render_safely(pool.render, executed)) for executed in runs)
     for executed, outcome in chain(pool.results(), finished):
@@ -263,12 +267,27 @@ class RenderPlan:
                 self.state.outputs[path] = stat
 
 
+def prepare_rendering(build: SiteBuild, posts: list[Post]) -> None:
+    """Load the Markdown stage and compile the posts' templates while their kernels run."""
+    markup()
+    names = set().union(*(build.plan.graph.closure(name) for post in posts for name in page_templates(post, build.plan)))
+    for name in sorted(names & build.plan.graph.names):
+        try:
+            build.context.env.get_template(name)
+        except jinja2.TemplateError:
+            pass      # rendering the page reports it, with the post
+
+def page_templates(post: Post, plan: RenderPlan) -> set[str]:
+    """The templates a post page renders directly (includes they pull in come by the graph)."""
+    templates = {f"layouts/{post.get('layout') or 'single'}.html", "includes/toc.html"}
+    return templates | {name for name in plan.graph.names if name.startswith("includes/cell/")}
+
+
 def post_page_key(executed: ExecutedPost, context: RenderContext, links: dict, plan: RenderPlan) -> str:
     """Everything a post's page depends on: source, outputs, neighbours, templates."""
     post = executed.post
     source = plan.state.sources[post.path].sha
-    templates = {f"layouts/{post.get('layout') or 'single'}.html", "includes/toc.html"}
-    templates |= {name for name in plan.graph.names if name.startswith("includes/cell/")}
+    templates = page_templates(post, plan)
     text = "".join(block.text for block in post.blocks if isinstance(block, Prose))
     if "{% include" in text or "{%- include" in text:
         templates |= {name for name in plan.graph.names if name.startswith("includes/")}

@@ -11,9 +11,7 @@ import warnings
 from datetime import date
 from pathlib import Path
 
-from builder.config import load_config
 from builder.errors import BuildError, ConfigError
-from builder.progress import Reporter
 
 
 def parser() -> argparse.ArgumentParser:
@@ -130,7 +128,9 @@ COMMANDS = {"build": run_build, "clean": run_clean}
 def run_check(args: argparse.Namespace) -> int:
     """Read and render everything without executing; list every problem."""
     from builder.build import BuildOptions, build_site
+    from builder.config import load_config
     from builder.links import broken_links
+    from builder.progress import Reporter
     check_source(args.source)
     with tempfile.TemporaryDirectory(prefix="builder-check-") as scratch:
         options = BuildOptions(source=args.source, dest=Path(scratch) / "site", execute=False,
@@ -180,6 +180,7 @@ COMMANDS["import"] = run_import
 
 
 def run_publish(args: argparse.Namespace) -> int:
+    from builder.config import load_config
     from builder.publish import publish
     site = args.dest or args.source / "_site"
     commit = publish(site, args.remote, args.branch, str(load_config(args.source).values.get("cname") or ""))
