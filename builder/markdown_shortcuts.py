@@ -9,8 +9,6 @@ against stock Python-Markdown. Patterns and processors not listed here are alway
 """
 from __future__ import annotations
 
-import re
-
 import markdown
 from markdown import util
 from markdown.blockprocessors import BlockProcessor
@@ -56,8 +54,7 @@ BLOCK_TRIGGERS: dict[str, tuple[str, ...]] = {
     "reference": ("]:",),
 }
 
-ANY_TRIGGER = re.compile("|".join(sorted({re.escape(t) for chars in TRIGGERS.values() for t in chars},
-                                          key=len, reverse=True)))
+ALL_TRIGGERS = tuple(sorted({trigger for triggers in TRIGGERS.values() for trigger in triggers}))
 
 
 class TriggeredInlineProcessor(InlineProcessor):
@@ -75,7 +72,7 @@ class TriggeredInlineProcessor(InlineProcessor):
             return data
         # Matches only replace text with placeholders, which hold no trigger, so the set found
         # here can only grow stale by excess: a pattern is then tried for nothing, never skipped.
-        present = set(ANY_TRIGGER.findall(data))
+        present = {trigger for trigger in ALL_TRIGGERS if trigger in data}
         apply_pattern = self._InlineProcessor__applyPattern
         patterns = self.patterns_in_order
         for index in range(patternIndex, len(patterns)):
