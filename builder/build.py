@@ -270,12 +270,14 @@ class RenderPlan:
 def prepare_rendering(build: SiteBuild, posts: list[Post]) -> None:
     """Load the Markdown stage and compile the posts' templates while their kernels run."""
     markup()
-    names = set().union(*(build.plan.graph.closure(name) for post in posts for name in page_templates(post, build.plan)))
-    for name in sorted(names & build.plan.graph.names):
+    graph = build.plan.graph
+    direct = set().union(*(page_templates(post, build.plan) for post in posts))
+    for name in sorted(set().union(*(graph.closure(name) for name in direct)) & graph.names):
         try:
             build.context.env.get_template(name)
         except jinja2.TemplateError:
             pass      # rendering the page reports it, with the post
+
 
 def page_templates(post: Post, plan: RenderPlan) -> set[str]:
     """The templates a post page renders directly (includes they pull in come by the graph)."""

@@ -124,8 +124,10 @@ def test_unknown_liquid_tag_names_the_post_line(site):
         "or wrap literal braces in {% raw %}...{% endraw %}.")
 
 
-def test_template_syntax_error_names_the_site_template_and_line(site):
-    write(site / POST, "---\ntitle: A\n---\nHello.\n")
+@pytest.mark.parametrize("body", ["Hello.\n", "Hello.\n\n```python\nprint(1)\n```\n"],
+                         ids=["prose", "executed while the templates load"])
+def test_template_syntax_error_names_the_site_template_and_line(site, body):
+    write(site / POST, "---\ntitle: A\n---\n" + body)
     write(site / "templates/layouts/single.html", "<main>\n{{ content }}\n{% if %}\n</main>\n")
     assert fails_to_render(site) == ("templates/layouts/single.html:3: template syntax error: Expected an "
                                      "expression, got 'end of statement block'\n"
