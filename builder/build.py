@@ -31,6 +31,7 @@ from builder.progress import Reporter
 from builder.reader import read_drafts, read_pages, read_post
 from builder.notebook import export_notebook, notebook_path
 from builder.render import RenderContext, markup, offers_notebook, render_post
+from builder.forked import map_with_helper
 from builder.render_pool import RenderPool, render_safely
 from builder.templates import THEME_DIR, make_environment
 from builder.urls import output_path
@@ -39,6 +40,7 @@ from builder.writer import Writer, remove_source_files, write_source_file
 
 
 GPU_LOCK = threading.Lock()    # posts marked `device: cuda` run one at a time on the GPU
+PARALLEL_READ_MIN = 200        # changed sources below which a helper process costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class Sources:
 
 def read_sources(options: BuildOptions, config: SiteConfig, previous: BuildState, state: BuildState) -> Sources:
     """Every post, page and (with --drafts) draft, validated, filtered and checked for clashes."""
-    posts, unreadable = read_posts(options.source, config, previous, state)
+    posts, unreadable = read_posts(options.source, config, previous, state, options.jobs)
     pages = read_extra(lambda: read_pages(options.source, config), unreadable)
     if options.drafts:
         posts += read_extra(lambda: read_drafts(options.source, config, build_time()), unreadable)
@@ -324,18 +326,35 @@ def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Repo
     writer.keep(page)
 
 
-def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState,
-               state: BuildState) -> tuple[list[Post], list[BuildError]]:
+def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState, state: BuildState,
+               jobs: int = 1) -> tuple[list[Post], list[BuildError]]:
     """Every readable post under posts/, and the problems of the others.
 
-    A file whose stat (or, failing that, whose hash) is as in the previous build is not parsed again.
+    A file whose stat (or, failing that, whose hash) is as in the previous build is not parsed
+    again; with `jobs` > 1, a forked helper parses half of many changed files.
     """
+    paths = sorted((site_dir / "posts").glob("*.md")) + sorted((site_dir / "posts").glob("*.markdown"))
+    entries: dict[str, SourceEntry | BuildError] = {}
+    changed = []
+    for path in paths:
+        relative = path.relative_to(site_dir).as_posix()
+        known = previous.sources.get(relative)
+        if known is not None and known.stat == file_stat(path):
+            entries[relative] = known
+        else:
+            changed.append((relative, path))
+    outcomes = map_with_helper(lambda job: read_outcome(site_dir, *job, config, previous), changed,
+                               PARALLEL_READ_MIN if jobs > 1 else len(changed) + 1)
+    entries.update(zip((relative for relative, _ in changed), outcomes))
     posts, problems = [], []
-    for path in sorted((site_dir / "posts").glob("*.md")) + sorted((site_dir / "posts").glob("*.markdown")):
-        try:
-            posts.append(read_cached(site_dir, path, config, previous, state))
-        except BuildError as error:
-            problems.append(error)
+    for path in paths:
+        relative = path.relative_to(site_dir).as_posix()
+        entry = entries[relative]
+        if isinstance(entry, BuildError):
+            problems.append(entry)
+        else:
+            state.sources[relative] = entry
+            posts.append(entry.post)
     return posts, problems
 
 
@@ -358,16 +377,16 @@ def remember_sources(site_dir: Path, posts: list[Post], state: BuildState) -> No
             state.sources[post.path] = SourceEntry(file_stat(path), sha256(path.read_bytes()), post)
 
 
-def read_cached(site_dir: Path, path: Path, config: SiteConfig, previous: BuildState, state: BuildState) -> Post:
-    relative = path.relative_to(site_dir).as_posix()
+def read_outcome(site_dir: Path, relative: str, path: Path, config: SiteConfig,
+                 previous: BuildState) -> SourceEntry | BuildError:
+    """The source's new entry (parsed again unless only its stat changed), or why it cannot be read."""
     stat, known = file_stat(path), previous.sources.get(relative)
-    if known is not None and known.stat == stat:
-        state.sources[relative] = known
-        return known.post
-    digest = sha256(path.read_bytes())
-    post = known.post if known is not None and known.sha == digest else read_post(site_dir, path, config)
-    state.sources[relative] = SourceEntry(stat, digest, post)
-    return post
+    try:
+        digest = sha256(path.read_bytes())
+        post = known.post if known is not None and known.sha == digest else read_post(site_dir, path, config)
+    except BuildError as error:
+        return error
+    return SourceEntry(stat, digest, post)
 
 
 def check_unique_urls(posts: list[Post]) -> None:

@@ -158,3 +158,30 @@ def test_a_template_included_since_the_last_build_is_followed(tmp_path):
     assert rendered(run_build(site, execute=False)) >= 6
     page = next((site / "_site/2021").rglob("*.html")).read_text(encoding="utf-8")
     assert "second extra" in page and "first extra" not in page
+
+
+def test_sources_read_with_a_helper_process_equal_those_read_alone(tmp_path, monkeypatch):
+    from builder import build
+    from builder.config import load_config
+    from builder.incremental import BuildState
+    site = tmp_path / "site"
+    make_site(site, 8, random.Random(0))
+    write(site / "posts/2021-03-30-zz-broken.md", "---\ntitle: [unclosed\n---\nText.\n")   # in the helper's half
+    config = load_config(site)
+    alone_state, helped_state = BuildState(), BuildState()
+    alone = build.read_posts(site, config, BuildState(), alone_state, jobs=1)
+    monkeypatch.setattr(build, "PARALLEL_READ_MIN", 2)
+    helped = build.read_posts(site, config, BuildState(), helped_state, jobs=2)
+    assert helped[0] == alone[0] and [str(e) for e in helped[1]] == [str(e) for e in alone[1]]
+    assert len(alone[1]) == 1 and "zz-broken" in str(alone[1][0])
+    assert helped_state.sources == alone_state.sources
+
+
+def test_the_helper_process_does_the_second_half_in_order():
+    import os
+    from builder.forked import map_with_helper
+    results = map_with_helper(lambda job: (job * job, os.getpid()), list(range(7)), minimum=4)
+    assert [square for square, _ in results] == [job * job for job in range(7)]
+    assert {pid for _, pid in results[:3]} == {os.getpid()}
+    assert os.getpid() not in {pid for _, pid in results[3:]}
+    assert {pid for _, pid in map_with_helper(lambda job: (job, os.getpid()), [1, 2, 3], minimum=4)} == {os.getpid()}
