@@ -334,21 +334,22 @@ def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState, state: 
     again; with `jobs` > 1, a forked helper parses half of many changed files.
     """
     paths = sorted((site_dir / "posts").glob("*.md")) + sorted((site_dir / "posts").glob("*.markdown"))
+    sources = [(path.relative_to(site_dir).as_posix(), path, file_stat(path)) for path in paths]
     entries: dict[str, SourceEntry | BuildError] = {}
     changed = []
-    for path in paths:
-        relative = path.relative_to(site_dir).as_posix()
+    for relative, path, stat in sources:
         known = previous.sources.get(relative)
-        if known is not None and known.stat == file_stat(path):
+        if known is not None and known.stat == stat:
             entries[relative] = known
         else:
-            changed.append((relative, path))
-    outcomes = map_with_helper(lambda job: read_outcome(site_dir, *job, config, previous), changed,
-                               PARALLEL_READ_MIN if jobs > 1 else len(changed) + 1)
-    entries.update(zip((relative for relative, _ in changed), outcomes))
+            changed.append((relative, path, stat))
+    def read(source: tuple) -> SourceEntry | BuildError:
+        return read_outcome(site_dir, *source, config, previous)
+
+    outcomes = map_with_helper(read, changed, PARALLEL_READ_MIN) if jobs > 1 else [read(job) for job in changed]
+    entries.update(zip((relative for relative, _, _ in changed), outcomes))
     posts, problems = [], []
-    for path in paths:
-        relative = path.relative_to(site_dir).as_posix()
+    for relative, _, _ in sources:
         entry = entries[relative]
         if isinstance(entry, BuildError):
             problems.append(entry)
@@ -377,10 +378,10 @@ def remember_sources(site_dir: Path, posts: list[Post], state: BuildState) -> No
             state.sources[post.path] = SourceEntry(file_stat(path), sha256(path.read_bytes()), post)
 
 
-def read_outcome(site_dir: Path, relative: str, path: Path, config: SiteConfig,
+def read_outcome(site_dir: Path, relative: str, path: Path, stat: tuple[int, int] | None, config: SiteConfig,
                  previous: BuildState) -> SourceEntry | BuildError:
     """The source's new entry (parsed again unless only its stat changed), or why it cannot be read."""
-    stat, known = file_stat(path), previous.sources.get(relative)
+    known = previous.sources.get(relative)
     try:
         digest = sha256(path.read_bytes())
         post = known.post if known is not None and known.sha == digest else read_post(site_dir, path, config)

@@ -34,12 +34,6 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "html": ("<",),
     "entity": ("&",),
     "em_strong": ("*", "_"),
-    "em_strong2": ("_",),
-    "not_strong": ("*", "_"),
-    "strong": ("*",),
-    "emphasis": ("*",),
-    "emphasis2": ("_",),
-    "strong2": ("_",),
 }
 
 

@@ -41,15 +41,11 @@ class MathError(ValueError):
         self.tex = tex
 
 
+@functools.lru_cache(maxsize=4096)
 def mathml_html(tex: str, display: bool) -> str:
     """The `<math>` element for `tex` as HTML, carrying its source as an annotation."""
     # Serialized once per formula and stashed as raw HTML: the same formulas recur across posts,
     # and a MathML tree left in Markdown's document would be walked by every later tree stage.
-    return _converted_html(tex, display)
-
-
-@functools.lru_cache(maxsize=4096)
-def _converted_html(tex: str, display: bool) -> str:
     try:
         math = convert_to_element(tex, display="block" if display else "inline")
     # latex2mathml reports malformed TeX with its own exceptions and with bare
