@@ -16,7 +16,7 @@ from typing import Callable
 import jinja2
 
 from builder.config import SiteConfig, load_config
-from builder.errors import BuildError, ExecutionError, FreezeError, SourceError, SourceErrors
+from builder.errors import BuildError, ExecutionError, FreezeError, SourceError, SourceErrors, in_file_order
 from builder.drift import compare_records
 from builder.executor import ExecutionOptions, Progress, execute_post, executed_code
 from builder.freeze import (dump_record, executed_from_record, load_record, make_record,
@@ -210,11 +210,15 @@ def page_unchanged(executed: ExecutedPost, keys: dict[str, str], plan: RenderPla
 
 
 def render_checked(executed: ExecutedPost, context: RenderContext, links: dict, site_dir: Path) -> Page:
-    """The post's page, after checking that every image it shows exists."""
+    """The post's page, after checking that every image it shows exists; all its problems at once."""
     problems = missing_images(executed.post, site_dir, context.config.base, THEME_DIR)
+    try:
+        page = render_post(executed, context, links)
+    except BuildError as error:
+        raise in_file_order(problems + [error]) from None
     if problems:
-        raise problems[0] if len(problems) == 1 else SourceErrors(problems)
-    return render_post(executed, context, links)
+        raise in_file_order(problems)
+    return page
 
 
 def write_notebook(executed: ExecutedPost, key: str, context: RenderContext, plan: RenderPlan) -> None:

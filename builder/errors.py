@@ -75,3 +75,28 @@ class SourceErrors(SourceError):
 
     def __reduce__(self):
         return self.__class__, (self.problems,)
+
+
+def problems_of(error: BuildError) -> list[BuildError]:
+    """The single problems an error stands for: several for SourceErrors, else the error itself."""
+    return list(error.problems) if isinstance(error, SourceErrors) else [error]
+
+
+def in_file_order(problems: list[BuildError]) -> BuildError:
+    """One error for one or more problems, listed file by file, by line (a problem without a line first)."""
+    flat = [single for problem in problems for single in problems_of(problem)]
+    files: dict[str, int] = {}
+    for problem in flat:
+        files.setdefault(file_of(problem), len(files))
+    ordered = sorted(flat, key=lambda problem: (files[file_of(problem)], line_of(problem)))
+    return ordered[0] if len(ordered) == 1 else SourceErrors(ordered)
+
+
+def file_of(problem: BuildError) -> str:
+    where = problem.where
+    return where.path if isinstance(where, Location) else str(where or "")
+
+
+def line_of(problem: BuildError) -> int:
+    where = problem.where
+    return (where.line or 0) if isinstance(where, Location) else 0

@@ -13,10 +13,18 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from builder.errors import Location, SourceError
+from builder.errors import BuildError, Location, SourceError, in_file_order
 
 TOKEN = re.compile(r"\{%-?\s*(?P<tag>.*?)\s*-?%\}|\{\{-?\s*(?P<expr>.*?)\s*-?\}\}", re.DOTALL)
 ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*("[^"]*"|'[^']*'|\S+)""")
+
+
+class UnsupportedTag(SourceError):
+    """A Liquid tag this builder does not implement."""
+
+
+class UnclosedBlock(SourceError):
+    """A raw or highlight block without its end tag."""
 
 
 @dataclass
@@ -32,20 +40,47 @@ class LiquidContext:
     site_url: str = ""
 
 
-def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int) -> str:
-    """Return `text` with Liquid expanded; raise SourceError with the line of a bad tag."""
-    out, position = [], 0
+def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int,
+                  problems: list[BuildError] | None = None) -> str:
+    """Return `text` with Liquid expanded; every bad tag, filter or include is a problem at its line.
+
+    Problems are appended to `problems` when it is given (to report a whole post at once), else
+    raised together, in file order, once the whole text has been read.
+    """
+    found: list[BuildError] = []
+    out, position, unsupported = [], 0, set()
     while (match := TOKEN.search(text, position)) is not None:
         out.append(text[position:match.start()])
         where = Location(path, first_line + text.count("\n", 0, match.start()))
-        if match["expr"] is not None:
-            out.append(expand_variable(match["expr"], context, where))
-            position = match.end()
-        else:
-            replacement, position = expand_tag(match, text, context, where)
-            out.append(replacement)
+        try:
+            replacement, position = expand_token(match, text, context, where, unsupported)
+        except BuildError as error:
+            found.append(error)
+            # The rest of an unclosed raw or highlight block was never meant as Liquid.
+            replacement, position = "", len(text) if isinstance(error, UnclosedBlock) else match.end()
+        out.append(replacement)
     out.append(text[position:])
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        raise in_file_order(found)
     return "".join(out)
+
+
+def expand_token(match: re.Match, text: str, context: LiquidContext, where: Location,
+                 unsupported: set[str]) -> tuple[str, int]:
+    """(what replaces the token, where reading goes on); `unsupported` names the block tags already
+    reported, so that their `end` tags are not reported again."""
+    if match["expr"] is not None:
+        return expand_variable(match["expr"], context, where), match.end()
+    name = match["tag"].partition(" ")[0]
+    if name.startswith("end") and name[3:] in unsupported:
+        return "", match.end()
+    try:
+        return expand_tag(match, text, context, where)
+    except UnsupportedTag:
+        unsupported.add(name)
+        raise
 
 
 def expand_tag(match: re.Match, text: str, context: LiquidContext, where: Location) -> tuple[str, int]:
@@ -60,16 +95,16 @@ def expand_tag(match: re.Match, text: str, context: LiquidContext, where: Locati
         return resolve(name, argument, context, where), match.end()
     if name.startswith("end"):
         raise SourceError(f"`{{% {name} %}}` has no opening tag", where, "Remove it or add the opening tag.")
-    raise SourceError(f"unsupported Liquid tag `{{% {name} %}}`", where,
-                      "Supported tags: raw, include, highlight, post_url, link. Replace the tag "
-                      "with Markdown, or wrap literal braces in {% raw %}...{% endraw %}.")
+    raise UnsupportedTag(f"unsupported Liquid tag `{{% {name} %}}`", where,
+                         "Supported tags: raw, include, highlight, post_url, link. Replace the tag "
+                         "with Markdown, or wrap literal braces in {% raw %}...{% endraw %}.")
 
 
 def block_tag(name: str, argument: str, match: re.Match, text: str, where: Location) -> tuple[str, int]:
     closing = re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}")
     end = closing.search(text, match.end())
     if end is None:
-        raise SourceError(f"`{{% {name} %}}` is never closed", where, f"Add `{{% end{name} %}}`.")
+        raise UnclosedBlock(f"`{{% {name} %}}` is never closed", where, f"Add `{{% end{name} %}}`.")
     inner = text[match.end():end.start()]
     if name == "raw":
         return inner, end.end()
@@ -103,9 +138,16 @@ def resolve(name: str, argument: str, context: LiquidContext, where: Location) -
 
 def expand_variable(expression: str, context: LiquidContext, where: Location) -> str:
     name, *filters = [part.strip() for part in expression.split("|")]
-    value = lookup(name, context, where)
+    unsupported = [SourceError(f"unsupported Liquid filter `{f}`", where, FILTER_HINT)
+                   for f in filters if f not in FILTERS]
+    try:
+        value = lookup(name, context, where)
+    except SourceError as error:
+        unsupported.insert(0, error)
+    if unsupported:
+        raise in_file_order(unsupported)
     for filter_name in filters:
-        value = apply_filter(filter_name, value, context, where)
+        value = apply_filter(filter_name, value, context)
     return "" if value is None else str(value)
 
 
@@ -132,13 +174,14 @@ def site_link(url: str, base: str, site_url: str = "") -> str:
     return site_url + base + "/" + url.lstrip("/")
 
 
-def apply_filter(name: str, value: Any, context: LiquidContext, where: Location) -> Any:
+SIMPLE_FILTERS = {"escape": html.escape, "xml_escape": html.escape, "strip": str.strip,
+                  "downcase": str.lower, "upcase": str.upper}
+FILTERS = {"relative_url", "absolute_url", *SIMPLE_FILTERS}
+FILTER_HINT = "Supported filters: relative_url, absolute_url, escape, strip, downcase, upcase."
+
+
+def apply_filter(name: str, value: Any, context: LiquidContext) -> Any:
     text = "" if value is None else str(value)
     if name in ("relative_url", "absolute_url"):
         return site_link(text, context.base, context.site_url if name == "absolute_url" else "")
-    simple = {"escape": html.escape, "xml_escape": html.escape, "strip": str.strip,
-              "downcase": str.lower, "upcase": str.upper}
-    if name in simple:
-        return simple[name](text)
-    raise SourceError(f"unsupported Liquid filter `{name}`", where,
-                      "Supported filters: relative_url, absolute_url, escape, strip, downcase, upcase.")
+    return SIMPLE_FILTERS[name](text)

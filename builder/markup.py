@@ -14,7 +14,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from builder.liquid import LiquidContext, expand_liquid
-from builder.errors import Location, SourceError
+from builder.errors import Location, SourceError, in_file_order
 from builder.markdown_shortcuts import ShortcutsExtension
 from builder.mathml import MathError, MathExtension
 from builder.model import CodeCell, ExecutedPost, Prose
@@ -91,14 +91,16 @@ def markdown_for(cells: dict[str, str]) -> markdown.Markdown:
 def render_body(executed: ExecutedPost, liquid: LiquidContext, render_cell) -> Body:
     """Render prose and cells; `render_cell(cell, outputs)` returns a cell's HTML."""
     post = executed.post
-    parts, cells = [], {}
+    parts, cells, problems = [], {}, []
     for block in post.blocks:
         if isinstance(block, Prose):
-            parts.append(expand_liquid(clean_prose(block.text), liquid, post.path, block.line))
+            parts.append(expand_liquid(clean_prose(block.text), liquid, post.path, block.line, problems))
         else:
             marker = CELL_MARKER.format(block.number)
             cells[marker] = render_cell(block, executed.outputs_of(block))
             parts.append(f"\n{marker}\n")
+    if problems:   # every Liquid problem of the post at once
+        raise in_file_order(problems)
     md = markdown_for(cells)
     try:
         html = md.convert("\n".join(parts))
