@@ -35,6 +35,8 @@ FRONT_MATTER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "comments": ((bool,), "true or false"),
     "share": ((bool,), "true or false"),
     "related": ((bool,), "true or false"),
+    "series": ((str,), "a series name such as \"Deep learning basics\""),
+    "series_order": ((int,), "a whole number: the post's place in its series"),
     "read_time": ((bool,), "true or false"),
     "header": ((dict,), "a mapping with overlay_image, overlay_color, caption, ..."),
     "seed": ((int, bool), "a whole number, or false to not seed"),
@@ -46,6 +48,26 @@ FRONT_MATTER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "sitemap": ((bool,), "true or false"),
     "classes": ((str, list), "CSS class names"),
     "execute": ((bool,), "true or false"),
+    "excerpt_separator": ((str,), "text such as <!--more-->"),
+    "slug": ((str,), "the URL's last segment, e.g. linear-regression"),
+    "search": ((bool,), "true or false"),
+}
+# Jekyll and Minimal Mistakes keys that imported posts carry but this theme does not act on:
+# accepted with a note of what happens instead, so that nobody believes they work.
+IGNORED_JEKYLL_KEYS: dict[str, str] = {
+    "show_date": "every post shows its date and pages do not",
+    "sidebar": "the sidebar shows the site author when `author_profile: true`",
+    "redirect_from": "no redirect pages are made; keep the old URL with `permalink:`",
+    "redirect_to": "no redirect pages are made",
+    "link": "a link post's link is not shown; put the link in the text",
+    "gallery": "there is no gallery include; show the images with ![alt](/assets/...)",
+    "feature_row": "there is no feature_row include",
+    "tagline": "the header shows `excerpt` under the title",
+    "teaser": "list pages show no teaser images; `header.teaser` is used for link previews",
+    "words_per_minute": "reading time uses a fixed words-per-minute rate",
+    "canonical_url": "the canonical URL is the page's own URL",
+    "hidden": "the post is still listed; use `published: false` to leave it out",
+    "locale": "write the page's language as `lang:`",
 }
 
 
@@ -115,7 +137,7 @@ def check_front_matter(data: dict[str, Any], path: str, text: str,
     problems = []
     for key, value in data.items():
         if key not in FRONT_MATTER_KEYS:
-            warnings.warn(f"{path}: unknown front matter key `{key}` is ignored (available as page.{key})")
+            warn_unused_key(key, path, text)
             continue
         types, description = FRONT_MATTER_KEYS[key]
         if value is not None and not is_instance(value, types):
@@ -126,6 +148,17 @@ def check_front_matter(data: dict[str, Any], path: str, text: str,
     if layouts is not None and isinstance(layout, str) and layout not in layouts:
         problems.append(unknown_layout(layout, path, text, layouts))
     return problems
+
+
+def warn_unused_key(key: Any, path: str, text: str) -> None:
+    """One warning for a key the theme does not use: what happens instead, or that it is unknown."""
+    line = find_key_line(text, key)
+    where = path if line is None else f"{path}:{line}"
+    if key in IGNORED_JEKYLL_KEYS:
+        warnings.warn(f"{where}: front matter `{key}` has no effect here: {IGNORED_JEKYLL_KEYS[key]}")
+    else:
+        warnings.warn(f"{where}: unknown front matter key `{key}` (not used by the theme; "
+                      f"available to templates as page.{key})")
 
 
 def unknown_layout(layout: str, path: str, text: str, layouts: Collection[str]) -> SourceError:

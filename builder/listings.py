@@ -12,8 +12,14 @@ from builder.feed import FeedEntry, render_feed, render_robots, render_sitemap
 from builder.model import Page, Post
 from builder.render import RenderContext, excerpt_of
 from builder.reader import as_list
-from builder.templates import render_template
+from builder.series import group_series, related_links, series_links, series_name
+from builder.templates import THEME_DIR, render_template
 from builder.urls import category_url, output_path, tag_url, taxonomy_slug
+
+
+# Browsers ask for /favicon.ico when a page (a feed, an image) names no icon; pages link
+# `favicon:` from _config.yml, or the theme's assets/favicon.svg.
+DEFAULT_FAVICON = THEME_DIR / "assets" / "favicon.ico"
 
 
 @dataclass(frozen=True)
@@ -41,17 +47,22 @@ def sort_posts(posts: list[Post]) -> list[Post]:
 def summary(post: Post) -> dict[str, Any]:
     """What a listing shows of a post."""
     return {"title": post.title, "url": post.url, "date": post.date, "excerpt": excerpt_of(post),
-            "tags": as_list(post.get("tags")), "categories": as_list(post.get("categories"))}
+            "tags": as_list(post.get("tags")), "categories": as_list(post.get("categories")),
+            "series": (series_name(post), post.get("series_order"))}
 
 
 def neighbours(ordered: list[Post]) -> dict[str, dict[str, Any]]:
-    """post path -> {'previous': older post summary, 'next': newer post summary}."""
+    """post path -> what its page shows of other posts: 'previous' (older) and 'next' (newer)
+    summaries, its 'series_box' and its 'related_posts'. Being part of the page's render key,
+    a change to any of these renders the page again."""
     links = {}
+    boxes, related = series_links(ordered), related_links(ordered)
     for index, post in enumerate(ordered):
         newer = ordered[index - 1] if index > 0 else None
         older = ordered[index + 1] if index + 1 < len(ordered) else None
         links[post.path] = {"previous": summary(older) if older else None,
-                            "next": summary(newer) if newer else None}
+                            "next": summary(newer) if newer else None,
+                            "series_box": boxes.get(post.path), "related_posts": related.get(post.path, [])}
     return links
 
 
@@ -83,7 +94,18 @@ def render_taxonomy_pages(ordered: list[Post], context: RenderContext) -> list[P
         terms = group_terms(ordered, taxonomy)
         pages += [render_term(term, taxonomy, context) for term in terms]
         pages.append(render_term_index(terms, taxonomy, context))
-    return pages + [render_year_archive(ordered, context)]
+    return pages + render_series_pages(ordered, context) + [render_year_archive(ordered, context)]
+
+
+def render_series_pages(ordered: list[Post], context: RenderContext) -> list[Page]:
+    """/series/<slug>/ for every series: its parts in reading order."""
+    ui = context.env.globals["ui"]
+    pages = []
+    for series in group_series(ordered):
+        page = {"title": f"{ui['series_title']}{ui['colon']}{series['name']}", "url": series["url"],
+                "layout": "series"}
+        pages.append(render_listing(page, {"posts": [summary(p) for p in series["posts"]]}, context))
+    return pages
 
 
 def group_terms(ordered: list[Post], taxonomy: Taxonomy) -> list[dict[str, Any]]:
@@ -147,7 +169,7 @@ def render_site_files(ordered: list[Post], context: RenderContext, pages: Sequen
         "site": context.site, "page": {"title": "404", "url": "/404.html", "layout": "404"}})
     return [Page("feed.xml", render_feed(entries, config)), Page("sitemap.xml", render_sitemap(urls, config)),
             Page("robots.txt", render_robots(config)), Page("404.html", not_found.encode("utf-8")),
-            Page(".nojekyll", b"")]
+            Page(".nojekyll", b""), Page("favicon.ico", DEFAULT_FAVICON.read_bytes())]
 
 
 def modified_date(post: Post) -> datetime | None:

@@ -1,6 +1,7 @@
 """The Jinja environment: the site's own templates first, then the default theme."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,8 @@ COMMENT_PROVIDERS = {
 DISQUS_NAME = re.compile(r"^[a-z0-9-]+$", re.IGNORECASE)
 LINK_SCHEMES = {"http", "https", "mailto"}
 SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+# The first figure a post's code made (figures live in assets/img/<slug>/), for its social card.
+FIGURE_SRC = re.compile(r'<img\s[^>]*?src="(/(?!/)(?:[^"]*/)?assets/img/[^"]+)"')
 CSS_COLOR = re.compile(r"^(#[0-9a-f]{3,8}|[a-z]+|(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\))$", re.IGNORECASE)
 
 
@@ -59,6 +62,8 @@ def make_environment(site_dir: Path, config: SiteConfig) -> jinja2.Environment:
     env.filters["category_url"] = lambda name: category_url(str(name))
     env.filters["css_url"] = css_url
     env.filters["css_color"] = css_color
+    env.filters["first_figure"] = first_figure
+    env.tests["has_code"] = has_code
     env.globals["ui"] = ui_strings(site_dir, config.lang)
     env.globals["generator"] = f"builder {__version__}"
     return env
@@ -96,6 +101,17 @@ def css_color(value: Any, fallback: str = "") -> str:
     """A CSS colour (#hex, a name, rgb()/hsl()), or `fallback` for anything else."""
     text = str(value).strip()
     return text if CSS_COLOR.match(text) else fallback
+
+
+def first_figure(content: Any) -> str:
+    """The `src` (with baseurl) of the first figure in a page's HTML, or ''."""
+    found = FIGURE_SRC.search(str(content))
+    return html.unescape(found[1]) if found else ""
+
+
+def has_code(content: Any) -> bool:
+    """Whether a page's HTML shows a code block (it then gets the copy buttons' script)."""
+    return "<pre" in str(content)
 
 
 def format_date(value: Any, pattern: str = "%B %-d, %Y") -> str:

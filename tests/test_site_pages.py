@@ -48,7 +48,8 @@ def three_posts(site: Path, context: RenderContext) -> list[Post]:
 
 
 def by_path(pages: list[Page]) -> dict[str, str]:
-    return {page.path: page.content.decode("utf-8") for page in pages}
+    """Text pages by path (the binary favicon.ico left out)."""
+    return {page.path: page.content.decode("utf-8") for page in pages if not page.path.endswith(".ico")}
 
 
 def page_html(executed_post: Post, context: RenderContext, links: dict | None = None) -> str:
