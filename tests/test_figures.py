@@ -11,7 +11,9 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 from builder.figures import (  # noqa: E402
     PNG_SIGNATURE,
     FigureError,
+    display_size,
     figure_name,
+    pixel_ratio,
     png_size,
     read_png_chunks,
     strip_png_metadata,
@@ -233,3 +235,52 @@ def test_cell_number_is_one_based():
 def test_index_is_zero_based():
     with pytest.raises(ValueError, match="index >= 0, got 1 and -1"):
         figure_name(None, 1, -1)
+
+
+# high-density figures: shown at half their pixel size when pHYs records about 200 dpi
+
+
+def phys(dots_per_inch: float, unit: int = 1) -> bytes:
+    per_metre = round(dots_per_inch / 0.0254)
+    return chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, unit))
+
+
+def retina_bytes() -> bytes:
+    """A figure as the inline backend's 'retina' format saves it: at twice the figure's dpi."""
+    fig, ax = plt.subplots(figsize=(2, 1), dpi=100)
+    ax.plot([1, 3, 2])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=200, metadata={"Software": "x"})
+    plt.close(fig)
+    return strip_png_metadata(buffer.getvalue())
+
+
+def test_retina_figure_is_shown_at_half_its_pixels_and_stays_deterministic():
+    data = retina_bytes()
+    assert png_size(data) == (400, 200)
+    assert pixel_ratio(data) == 2
+    assert display_size(data) == (200, 100)
+    assert b"pHYs" in data and b"tEXt" not in data
+    assert retina_bytes() == data
+
+
+def test_figure_at_100_dpi_is_shown_at_its_pixel_size():
+    data = strip_png_metadata(savefig_bytes({}))   # matplotlib records the 50 dpi in pHYs
+    assert b"pHYs" in data
+    assert pixel_ratio(data) == 1
+    assert display_size(data) == png_size(data) == (100, 50)
+
+
+@pytest.mark.parametrize("middle, ratio", [
+    ((), 1),                       # no pHYs: the pixels are the size
+    ((phys(144),), 1),             # 1.44x is shown as it is
+    ((phys(200),), 2),
+    ((phys(300),), 2),
+    ((phys(200, unit=0),), 1),     # unit 0 is an aspect ratio, not a density
+])
+def test_pixel_ratio_from_phys(middle, ratio):
+    assert pixel_ratio(tiny_png(*middle)) == ratio
+
+
+def test_display_size_never_rounds_to_zero():
+    assert display_size(tiny_png(phys(200))) == (1, 1)
