@@ -39,6 +39,7 @@ SETTINGS = (
     Setting("comments", dict, {}, "Comments provider settings; off unless `provider` is set."),
     Setting("repository", str, "", "GitHub repository owner/name, for notebook links."),
     Setting("exclude", list, [], "Files and folders that are not part of the site."),
+    Setting("favicon", str, "", "Path or URL of the site's icon; the theme's assets/favicon.svg by default."),
 )
 KNOWN = {s.name: s for s in SETTINGS}
 # Keys Jekyll sites commonly carry that we accept without use.
