@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from builder.executor import Execution, ExecutionOptions
+from builder.errors import FreezeError
 from builder.model import CellResult, CodeCell, ExecutedPost, Output, Post
 
 SCHEMA = 1
@@ -74,14 +75,68 @@ def dump_record(record: dict) -> bytes:
     return (json.dumps(record, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
+class UnreadableRecord(FreezeError):
+    """A freeze record that is not one: truncated, garbage, another format or another shape."""
+
+    def __init__(self, reason: str, where: str, post_path: str):
+        super().__init__(f"the freeze record of {post_path} is unreadable: {reason}", where,
+                         f"Delete it to run the post again, or restore it from git "
+                         f"(`git checkout -- {where}`).")
+        self.reason, self.post_path = reason, post_path
+
+    def __reduce__(self):
+        return self.__class__, (self.reason, self.where, self.post_path)
+
+
 def load_record(site_dir: Path, post: Post) -> dict | None:
-    path = site_dir / record_path(post)
+    """The post's record; None when it has none. Raises UnreadableRecord for a damaged one."""
+    relative = record_path(post)
+    path = site_dir / relative
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        record = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as error:
+        raise UnreadableRecord(error.strerror or str(error), relative, post.path) from None
+    except UnicodeDecodeError:
+        raise UnreadableRecord("it is not UTF-8 text", relative, post.path) from None
+    except RecursionError:
+        raise UnreadableRecord("it is not valid JSON (nested too deeply)", relative, post.path) from None
+    except json.JSONDecodeError as error:
+        raise UnreadableRecord(f"it is not valid JSON ({error.msg} at line {error.lineno}, "
+                               f"column {error.colno}; truncated?)", relative, post.path) from None
+    problem = shape_problem(record, post)
+    if problem:
+        raise UnreadableRecord(problem, relative, post.path)
+    return record
+
+
+def load_record_if_readable(site_dir: Path, post: Post) -> dict | None:
+    """The post's record, or None when it has none or it is damaged."""
+    try:
+        return load_record(site_dir, post)
+    except UnreadableRecord:
         return None
+
+
+def shape_problem(record: Any, post: Post) -> str | None:
+    """What makes parsed JSON not a record this builder can use; None when nothing does."""
+    if not isinstance(record, dict):
+        return f"it holds a JSON {type(record).__name__}, not an object"
+    if record.get("schema") != SCHEMA:
+        return f"its format is {record.get('schema')!r}, this builder reads format {SCHEMA}"
+    try:
+        key = record["key"]
+        texts = [*key["cells"], *key["files"].keys(), *key["files"].values(),
+                 *key["packages"].keys(), *key["packages"].values()]
+        images = [o for cell in record["cells"] for o in cell["outputs"] if o["kind"] == "image"]
+        texts += [image[name] for image in images for name in ("path", "sha256")]
+        usable = (all(isinstance(text, str) for text in texts) and isinstance(key["options"], dict)
+                  and isinstance(record["provenance"], dict))
+        executed_from_record(post, record)    # reads every other field rendering uses
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        return f"it is not shaped like a freeze record ({type(error).__name__}: {error})"
+    return None if usable else "it is not shaped like a freeze record (a field of the wrong type)"
 
 
 def executed_from_record(post: Post, record: dict, from_cache: bool = True) -> ExecutedPost:

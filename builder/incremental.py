@@ -9,7 +9,6 @@ means starting from an empty state, which is a clean full build.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import jinja2
 from jinja2 import meta
 
 from builder.model import Post
+from builder.writer import WriteError, holds, remove_quietly, replace_file
 
 SCHEMA = 1
 CACHE_DIR = ".build-cache"
@@ -80,9 +80,17 @@ def load_state(path: Path, fingerprint: str) -> BuildState:
             state = pickle.load(handle)
     except Exception:   # a missing, truncated or foreign cache only costs a full build
         return BuildState(fingerprint)
-    if not isinstance(state, BuildState) or state.fingerprint != fingerprint:
+    if not isinstance(state, BuildState) or state.fingerprint != fingerprint or not well_formed(state):
         return BuildState(fingerprint)
     return state
+
+
+def well_formed(state: BuildState) -> bool:
+    """Whether a loaded state has the shape this code reads (a damaged one is thrown away)."""
+    tables = (state.sources, state.keys, state.outputs, state.groups, state.template_references)
+    return (all(isinstance(table, dict) for table in tables)
+            and all(isinstance(entry, SourceEntry) for entry in state.sources.values())
+            and all(isinstance(key, str) for key in state.keys.values()))
 
 
 def save_state(path: Path, state: BuildState, previous: BuildState) -> None:
@@ -92,15 +100,14 @@ def save_state(path: Path, state: BuildState, previous: BuildState) -> None:
     if state == previous and path.is_file():
         return
     data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    if holds(path, data):
+        return
     try:
-        if path.is_file() and path.read_bytes() == data:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError:
-        pass   # a read-only site folder only means the next build starts from scratch
+        replace_file(path, data, f"{CACHE_DIR}/{path.name}")
+    except WriteError:
+        # A full disk or a read-only site folder: an old state could describe outputs this
+        # build replaced, so drop it and let the next build start from scratch.
+        remove_quietly(path)
 
 
 class TemplateGraph:
