@@ -16,6 +16,7 @@ from pygments.lexers import PythonLexer
 from builder.liquid import LiquidContext, expand_liquid
 from builder.errors import Location, SourceError, in_file_order
 from builder.markdown_shortcuts import ShortcutsExtension
+from builder.kramdown import KramdownSettings, kramdown_settings, markdown_extensions
 from builder.mathml import MathError, MathExtension
 from builder.model import CodeCell, ExecutedPost, Prose
 
@@ -59,12 +60,14 @@ def new_markdown(cells: dict[str, str]) -> markdown.Markdown:
     return configured_markdown(CellExtension(cells))
 
 
-def configured_markdown(cell_extension: CellExtension, shortcuts: bool = True) -> markdown.Markdown:
+def configured_markdown(cell_extension: CellExtension, shortcuts: bool = True,
+                        kramdown: KramdownSettings = KramdownSettings()) -> markdown.Markdown:
     """Our Python-Markdown; `shortcuts=False` leaves its own (slower, same-output) parsing loops."""
-    return markdown.Markdown(extensions=[
-        "fenced_code", "tables", "footnotes", "attr_list", "md_in_html", "sane_lists",
+    # kramdown's block and span syntax, typography and heading ids (builder/kramdown.py).
+    kramdown_extensions, kramdown_configs = markdown_extensions(kramdown, TOC_MARKER)
+    return markdown.Markdown(extensions=kramdown_extensions + [
         "codehilite", "toc", MathExtension(), cell_extension,
-    ] + ([ShortcutsExtension()] if shortcuts else []), extension_configs={
+    ] + ([ShortcutsExtension()] if shortcuts else []), extension_configs=kramdown_configs | {
         "codehilite": {"css_class": "highlight", "guess_lang": False},
         "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-4",
                 "marker": ""},   # our TOC goes where Liquid asks; no "[TOC]" search over every tree
@@ -74,15 +77,16 @@ def configured_markdown(cell_extension: CellExtension, shortcuts: bool = True) -
 _reusable = threading.local()
 
 
-def markdown_for(cells: dict[str, str]) -> markdown.Markdown:
+def markdown_for(cells: dict[str, str], kramdown: KramdownSettings = KramdownSettings()) -> markdown.Markdown:
     """This thread's Markdown converter, reset and given `cells`.
 
     Setting up a converter with its extensions costs more than converting a short post, so each
     thread keeps one; `reset()` clears what a conversion leaves (stash, footnotes, TOC, references).
     """
-    if not hasattr(_reusable, "md"):
+    if getattr(_reusable, "kramdown", None) != kramdown:
         _reusable.cell_extension = CellExtension({})
-        _reusable.md = configured_markdown(_reusable.cell_extension)
+        _reusable.md = configured_markdown(_reusable.cell_extension, kramdown=kramdown)
+        _reusable.kramdown = kramdown
     _reusable.md.reset()
     _reusable.cell_extension.cells = cells
     return _reusable.md
@@ -101,7 +105,7 @@ def render_body(executed: ExecutedPost, liquid: LiquidContext, render_cell) -> B
             parts.append(f"\n{marker}\n")
     if problems:   # every Liquid problem of the post at once
         raise in_file_order(problems)
-    md = markdown_for(cells)
+    md = markdown_for(cells, kramdown_settings(liquid.site.get("kramdown")))
     try:
         html = md.convert("\n".join(parts))
     except MathError as error:

@@ -1,0 +1,210 @@
+"""The kramdown behaviours no Python-Markdown extension has: heading ids, table groups, directives.
+
+- Heading ids as kramdown makes them: GitHub's rule for Jekyll's default GFM input, kramdown's own
+  for `input: kramdown`; duplicates numbered -1, -2 as kramdown does, so old `#anchor` links work.
+- Tables: a `|---|` row starts a new body, a `|===|` row starts the footer, and an attribute list
+  (`{: rules="groups"}`) on the line after a table applies to the table.
+- `{::options .../}` and `{::comment}...{:/}` vanish, `{::nomarkdown}...{:/}` passes through
+  untouched, and a `{:toc}` list becomes the table of contents.
+- Two blockquotes separated by a blank line stay two blockquotes.
+"""
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+from collections import Counter
+
+import markdown
+from markdown.blockprocessors import BlockQuoteProcessor
+from markdown.extensions import Extension
+from markdown.extensions.attr_list import AttrListTreeprocessor
+from markdown.extensions.toc import remove_fnrefs, render_inner_html, strip_tags
+from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
+
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+class KramdownBlocksExtension(Extension):
+    """`ids`: "gfm", "kramdown" or "" (no automatic ids); `toc_marker` stands where `{:toc}` asks."""
+
+    def __init__(self, ids: str = "gfm", id_prefix: str = "", toc_marker: str = ""):
+        super().__init__()
+        self.ids, self.id_prefix, self.toc_marker = ids, id_prefix, toc_marker
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # After fenced code is stashed (25), before raw HTML blocks are (20).
+        md.preprocessors.register(DirectivesPreprocessor(md, self.toc_marker), "kramdown_directives", 22)
+        md.parser.blockprocessors.register(SeparateBlockQuoteProcessor(md.parser), "quote", 20)
+        # Before the inline stage (20), while cells still hold their source text.
+        md.treeprocessors.register(TableGroupsTreeprocessor(md), "kramdown_tables", 25)
+        if self.ids == "kramdown":
+            md.treeprocessors.register(RawHeadingTextTreeprocessor(md), "kramdown_raw_headings", 21)
+        # After smarty (6), whose typography GitHub-style ids are made from; before toc (5).
+        md.treeprocessors.register(HeadingIdTreeprocessor(md, self.ids, self.id_prefix), "kramdown_ids", 5.5)
+        md.treeprocessors.register(EmptyIdTreeprocessor(md), "kramdown_empty_ids", 4.5)
+
+
+# ---- heading ids --------------------------------------------------------------------------------
+
+NOT_GFM_ID = re.compile(r"[^\w\- \t]")
+LEADING_NON_LETTERS = re.compile(r"^[^a-zA-Z]+")
+NOT_KRAMDOWN_ID = re.compile(r"[^a-zA-Z0-9 \-]")
+TRAILING_ATTRIBUTES = re.compile(r"\s*\{:?[^}]*\}\s*$")
+RAW_TEXT = "data-kramdown-raw"
+
+
+def gfm_id(text: str) -> str:
+    """kramdown's GFM parser: lowercase, drop all but word characters, dashes and blanks, blanks → dashes."""
+    return re.sub(r"[ \t]", "-", NOT_GFM_ID.sub("", text.lower()))
+
+
+def kramdown_id(raw_text: str) -> str:
+    """kramdown's own parser: from the first ASCII letter, keep [a-zA-Z0-9 -], spaces → dashes, lowercase."""
+    kept = NOT_KRAMDOWN_ID.sub("", LEADING_NON_LETTERS.sub("", raw_text))
+    return kept.replace(" ", "-").lower() or "section"
+
+
+class RawHeadingTextTreeprocessor(Treeprocessor):
+    """Keeps each heading's Markdown source: kramdown's own ids are made from it, not from the HTML."""
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            if element.tag in HEADINGS:
+                element.set(RAW_TEXT, TRAILING_ATTRIBUTES.sub("", element.text or ""))
+
+
+class HeadingIdTreeprocessor(Treeprocessor):
+    """Gives each heading without an id kramdown's id; an empty id (no id at all) is removed later."""
+
+    def __init__(self, md: markdown.Markdown, ids: str, prefix: str):
+        super().__init__(md)
+        self.ids, self.prefix = ids, prefix
+
+    def run(self, root: etree.Element) -> None:
+        seen: Counter[str] = Counter()
+        for element in root.iter():
+            if element.tag not in HEADINGS:
+                continue
+            raw = element.attrib.pop(RAW_TEXT, "")
+            if "id" not in element.attrib:
+                element.set("id", self.next_id(element, raw, seen) if self.ids else "")
+
+    def next_id(self, element: etree.Element, raw: str, seen: Counter[str]) -> str:
+        if self.ids == "kramdown":
+            base = kramdown_id(raw)
+        else:
+            text = strip_tags(render_inner_html(remove_fnrefs(element), self.md))
+            base = gfm_id(html.unescape(text))
+        seen[base] += 1
+        if self.ids == "gfm" and not base and seen[base] == 1:
+            return ""
+        return self.prefix + (base if seen[base] == 1 else f"{base}-{seen[base] - 1}")
+
+
+class EmptyIdTreeprocessor(Treeprocessor):
+    """Removes the empty ids that kept the toc extension from inventing its own."""
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            if element.tag in HEADINGS and element.get("id") == "":
+                del element.attrib["id"]
+
+
+# ---- tables -------------------------------------------------------------------------------------
+
+SEPARATOR_CELL = re.compile(r"^[-=+:|\s]*$")
+ATTRIBUTE_LIST = re.compile(r"^\{:?\s*(.*?)\s*\}$")
+
+
+class TableGroupsTreeprocessor(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        for table in list(root.iter("table")):
+            body = table.find("tbody")
+            if body is not None:
+                self.apply_trailing_attributes(table, body)
+                self.split_groups(table, body)
+
+    def apply_trailing_attributes(self, table: etree.Element, body: etree.Element) -> None:
+        rows = list(body)
+        cells = [cell.text or "" for cell in rows[-1]] if rows else []
+        match = ATTRIBUTE_LIST.match(cells[0].strip()) if cells else None
+        if match and not any(text.strip() for text in cells[1:]):
+            AttrListTreeprocessor(self.md).assign_attrs(table, match[1])
+            body.remove(rows[-1])
+
+    def split_groups(self, table: etree.Element, body: etree.Element) -> None:
+        group, position = body, list(table).index(body)
+        for row in list(body):
+            kind = separator_kind(row)
+            if kind is None:
+                if group is not body:
+                    body.remove(row)
+                    group.append(row)
+                continue
+            body.remove(row)
+            if len(group) or kind == "=":   # a separator before any row starts nothing new
+                position += 1
+                group = etree.Element("tfoot" if kind == "=" or group.tag == "tfoot" else "tbody")
+                table.insert(position, group)
+        for empty in [g for g in table if g.tag in ("tbody", "tfoot") and not len(g)]:
+            table.remove(empty)
+
+
+def separator_kind(row: etree.Element) -> str | None:
+    """"-" or "=" for a kramdown separator row (only -, =, +, :, | and blanks), else None."""
+    text = "|".join(cell.text or "" for cell in row).strip("| ")
+    if not text or not SEPARATOR_CELL.match(text) or not re.search(r"[-=]", text):
+        return None
+    return "=" if text.lstrip("|+: ").startswith("=") else "-"
+
+
+# ---- blockquotes --------------------------------------------------------------------------------
+
+class SeparateBlockQuoteProcessor(BlockQuoteProcessor):
+    """A blank line ends a blockquote, as in kramdown; Python-Markdown would merge the next one."""
+
+    def lastChild(self, parent: etree.Element) -> etree.Element | None:
+        sibling = super().lastChild(parent)
+        return None if sibling is not None and sibling.tag == "blockquote" else sibling
+
+
+# ---- kramdown extensions: {::options}, {::comment}, {::nomarkdown}, {:toc} ----------------------
+
+OPTIONS = re.compile(r"\{::options\b[^}]*/\}")
+COMMENT = re.compile(r"\{::comment\}\n?(.*?)\n?\{:/(?:comment)?\}", re.DOTALL)
+NOMARKDOWN = re.compile(r"\{::nomarkdown\}\n?(.*?)\n?\{:/(?:nomarkdown)?\}", re.DOTALL)
+TOC_REQUEST = re.compile(r"^\s*\{:\s*toc\s*\}\s*$")
+LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+\.)\s")
+
+
+def html_comment(text: str) -> str:
+    """kramdown writes a `{::comment}` as an HTML comment."""
+    return f"<!-- {text.replace('--', '- -')} -->"
+
+
+class DirectivesPreprocessor(Preprocessor):
+    def __init__(self, md: markdown.Markdown, toc_marker: str):
+        super().__init__(md)
+        self.toc_marker = toc_marker
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if "{:" not in text:
+            return lines
+        text = COMMENT.sub(lambda match: self.md.htmlStash.store(html_comment(match[1])), OPTIONS.sub("", text))
+        text = NOMARKDOWN.sub(lambda match: self.md.htmlStash.store(match[1]), text)
+        return self.place_toc(text.split("\n"))
+
+    def place_toc(self, lines: list[str]) -> list[str]:
+        """A list followed by `{:toc}` is replaced by the table of contents (or nothing)."""
+        result: list[str] = []
+        for line in lines:
+            if not TOC_REQUEST.match(line):
+                result.append(line)
+                continue
+            while result and LIST_ITEM.match(result[-1]):
+                result.pop()
+            result.extend(["", self.toc_marker, ""] if self.toc_marker else [""])
+        return result
