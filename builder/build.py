@@ -15,7 +15,7 @@ from typing import Callable
 
 import jinja2
 
-from builder.config import SiteConfig, load_config
+from builder.config import SiteConfig, is_excluded, load_config
 from builder.errors import BuildError, ExecutionError, FreezeError, SourceError, SourceErrors, in_file_order
 from builder.drift import compare_records
 from builder.executor import ExecutionOptions, Progress, execute_post, executed_code
@@ -28,7 +28,7 @@ from builder.listings import (neighbours, render_home, render_site_files, render
                               sort_posts, summary)
 from builder.model import ExecutedPost, Page, Post, Prose
 from builder.progress import Reporter
-from builder.reader import read_drafts, read_pages, read_post
+from builder.reader import read_drafts, read_pages, read_post, source_files
 from builder.notebook import export_notebook, notebook_path
 from builder.render import RenderContext, markup, offers_notebook, render_post
 from builder.forked import map_with_helper
@@ -91,7 +91,7 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
     if build.result.failures and not options.keep_going:
         reporter.finish(0)
         return build.result
-    copy_assets(options.source, build.plan)       # after the runs: they may have made new figures
+    copy_assets(options.source, build.plan, config)       # after the runs: they may have made new figures
     build.plan.writer.commit()
     build.plan.record_outputs()
     save_state(state_path, state, previous)
@@ -211,7 +211,7 @@ def page_unchanged(executed: ExecutedPost, keys: dict[str, str], plan: RenderPla
 
 def render_checked(executed: ExecutedPost, context: RenderContext, links: dict, site_dir: Path) -> Page:
     """The post's page, after checking that every image it shows exists; all its problems at once."""
-    problems = missing_images(executed.post, site_dir, context.config.base, THEME_DIR)
+    problems = missing_images(executed.post, site_dir, context.config.base, THEME_DIR, context.config)
     try:
         page = render_post(executed, context, links)
     except BuildError as error:
@@ -337,7 +337,7 @@ def read_posts(site_dir: Path, config: SiteConfig, previous: BuildState, state: 
     A file whose stat (or, failing that, whose hash) is as in the previous build is not parsed
     again; with `jobs` > 1, a forked helper parses half of many changed files.
     """
-    paths = sorted((site_dir / "posts").glob("*.md")) + sorted((site_dir / "posts").glob("*.markdown"))
+    paths = source_files(site_dir, "posts", config)
     sources = [(path.relative_to(site_dir).as_posix(), path, file_stat(path)) for path in paths]
     entries: dict[str, SourceEntry | BuildError] = {}
     changed = []
@@ -563,8 +563,8 @@ def run_post(build: SiteBuild, post: Post) -> ExecutedPost:
     return executed_from_record(post, record, from_cache=False)
 
 
-def copy_assets(site_dir: Path, plan: RenderPlan) -> None:
-    """The theme's assets (not its images), then the site's own, which win."""
+def copy_assets(site_dir: Path, plan: RenderPlan, config: SiteConfig) -> None:
+    """The theme's assets (not its images), then the site's own (less `exclude:`), which win."""
     sources = {}
     theme_assets = THEME_DIR / "assets"
     for path in sorted(theme_assets.rglob("*")) if theme_assets.is_dir() else []:
@@ -573,8 +573,9 @@ def copy_assets(site_dir: Path, plan: RenderPlan) -> None:
             sources[relative] = path
     site_assets = site_dir / "assets"
     for path in sorted(site_assets.rglob("*")) if site_assets.is_dir() else []:
-        if path.is_file() and not path.name.startswith("."):
-            sources[path.relative_to(site_dir).as_posix()] = path
+        relative = path.relative_to(site_dir).as_posix()
+        if path.is_file() and not path.name.startswith(".") and not is_excluded(relative, config):
+            sources[relative] = path
     for relative, path in sorted(sources.items()):
         key = render_key(str(path), file_stat(path))
         if not plan.unchanged(relative, key):

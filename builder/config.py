@@ -1,11 +1,13 @@
 """Typed site settings from `_config.yml`, each declared once with its default and help."""
 from __future__ import annotations
 
+import fnmatch
+import functools
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,7 +40,7 @@ SETTINGS = (
     Setting("post_timeout", int, 3600, "Seconds a whole post may run before it is stopped."),
     Setting("comments", dict, {}, "Comments provider settings; off unless `provider` is set."),
     Setting("repository", str, "", "GitHub repository owner/name, for notebook links."),
-    Setting("exclude", list, [], "Files and folders that are not part of the site."),
+    Setting("exclude", list, [], "Files, folders and glob patterns (from the site folder) left out of the site."),
     Setting("favicon", str, "", "Path or URL of the site's icon; the theme's assets/favicon.svg by default."),
 )
 KNOWN = {s.name: s for s in SETTINGS}
@@ -47,6 +49,9 @@ TOLERATED = {"markdown", "theme", "remote_theme", "plugins", "include", "encodin
              "name", "subtitle", "email", "logo", "github_username", "twitter_username",
              "minimal_mistakes_skin", "search", "footer", "defaults", "collections", "kramdown",
              "future", "show_drafts", "excerpt_separator", "cname", "analytics"}
+# Jekyll 4 leaves these out of every site, in addition to what `exclude:` names.
+DEFAULT_EXCLUDES = (".sass-cache", ".jekyll-cache", "gemfiles", "Gemfile", "Gemfile.lock", "node_modules",
+                    "vendor/bundle/", "vendor/cache/", "vendor/gems/", "vendor/ruby/")
 TOP_LEVEL_KEY = re.compile(r"^(?P<key>[^\s#:'\"-][^:#]*?)\s*:(?:\s|$)")
 
 
@@ -169,3 +174,20 @@ def timezone_problems(name: Any, line: int | None = None) -> list[str]:
 
 def readable_type(name: str) -> str:
     return {"str": "string", "int": "whole number", "dict": "mapping", "list": "list"}.get(name, name)
+
+
+def is_excluded(relative: str, config: SiteConfig) -> bool:
+    """True for a site-relative path that `exclude:` or Jekyll's default excludes leave out."""
+    return exclusion_matcher(tuple(str(p) for p in config.values.get("exclude") or ()))(relative)
+
+
+@functools.lru_cache(maxsize=16)
+def exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """A test for site-relative paths: a pattern names a file, a folder (and all it holds) or a glob.
+
+    As in Jekyll, patterns are read from the site folder and `*` also matches across `/`.
+    """
+    cleaned = [p.strip().removeprefix("./").strip("/") for p in DEFAULT_EXCLUDES + patterns]
+    globs = [glob for p in cleaned if p for glob in (p, p + "/*")]
+    matcher = re.compile("|".join(fnmatch.translate(glob) for glob in globs))
+    return lambda relative: matcher.match(relative.lstrip("/")) is not None

@@ -188,3 +188,19 @@ def find_key_line(text: str, key: str) -> int | None:
         if pattern.match(line):
             return number
     return None
+
+
+def find_nested_key_line(text: str, keys: tuple[str, ...]) -> int | None:
+    """The line of `keys[0]:`, or of its indented `keys[1]:` when there is one; for messages."""
+    line = find_key_line(text, keys[0])
+    if line is None or len(keys) == 1:
+        return line
+    child = re.compile(rf"^\s+{re.escape(keys[1])}\s*:")
+    lines = text.split("\n")
+    for number in range(line + 1, len(lines) + 1):
+        current = lines[number - 1]
+        if current.rstrip() == FENCE or (current[:1].strip() and not current.startswith("#")):
+            break                        # the end of the front matter, or the next top-level key
+        if child.match(current):
+            return number
+    return line

@@ -3,11 +3,14 @@ for a post's images, in the source tree before anything is written."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+from builder.config import SiteConfig, is_excluded
 from builder.errors import BuildError, Location, SourceError
+from builder.frontmatter import find_nested_key_line
 from builder.model import Post, Prose
 
 LINKING = {("a", "href"), ("img", "src"), ("link", "href"), ("script", "src"), ("source", "src")}
@@ -74,16 +77,29 @@ BASEURL_LIQUID = re.compile(r"\{\{-?\s*site\.baseurl\s*-?\}\}")
 URL_FILTER_LIQUID = re.compile(r"""\{\{-?\s*(?:"([^"]*)"|'([^']*)')\s*\|\s*(?:relative_url|absolute_url)\s*-?\}\}""")
 
 
-def missing_images(post: Post, site_dir: Path, base: str, theme_dir: Path | None = None) -> list[BuildError]:
-    """Every site image the post's prose shows (Markdown or <img>) that is not in the source tree.
+@dataclass(frozen=True)
+class PublishedFiles:
+    """What the build copies into the site: the site's assets/ (less `exclude:`) and the theme's."""
+
+    site_dir: Path
+    base: str = ""
+    theme_dir: Path | None = None
+    config: SiteConfig | None = None
+
+
+def missing_images(post: Post, site_dir: Path, base: str, theme_dir: Path | None = None,
+                   config: SiteConfig | None = None) -> list[BuildError]:
+    """Every site image the post shows (front matter images, Markdown or <img>) that will not be published.
 
     Looks in `site_dir` and, for assets/ outside assets/img/, in `theme_dir` (both are copied into
-    the site). Call it once the post's own figures are on disk (after execution, or with a frozen
-    record), since a post may show a figure its own code produced.
+    the site); with `config`, a file that `exclude:` leaves out is missing too. Call it once the
+    post's own figures are on disk (after execution, or with a frozen record), since a post may
+    show a figure its own code produced. The problems are in file order.
     """
-    problems = []
+    files = PublishedFiles(site_dir, base, theme_dir, config)
+    problems = front_matter_image_problems(post, files)
     for line, url in image_references(post, base):
-        problem = image_problem(url, post.url, site_dir, base, theme_dir)
+        problem = image_problem(url, post.url, files)
         if problem:
             message, hint = problem
             problems.append(SourceError(message, Location(post.path, line), hint))
@@ -133,18 +149,17 @@ def without_code(text: str) -> str:
     return CODE_SPAN.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), "\n".join(lines))
 
 
-def image_problem(url: str, page_url: str, site_dir: Path, base: str,
-                  theme_dir: Path | None) -> tuple[str, str] | None:
+def image_problem(url: str, page_url: str, files: PublishedFiles) -> tuple[str, str] | None:
     """(what is wrong, hint) for an image URL that will not show, or None."""
     if "{{" in url or "{%" in url:
         return None                      # other Liquid: only the build can tell
     parts = urlsplit(url.strip())
     if parts.scheme or parts.netloc or not parts.path:
         return None                      # another site's image, a data: URL or an anchor
-    path = unquote(parts.path)
+    path, base = unquote(parts.path), files.base
     if not path.startswith("/"):
         resolved = urljoin(page_url, path).lstrip("/")   # relative to the post's page, not to posts/
-        if image_exists(resolved, site_dir, theme_dir):
+        if is_published(resolved, files):
             return None
         return (f"the image {url} does not exist (a relative path is read from the page {page_url}, "
                 f"so it names {resolved})", "Start the path with /, e.g. ![...](/assets/img/name.png), "
@@ -152,14 +167,29 @@ def image_problem(url: str, page_url: str, site_dir: Path, base: str,
     if base and not (path == base or path.startswith(base + "/")):
         return (f"the image {url} is outside the site's baseurl {base}, so it will not show once published",
                 f"Write ![...]({{{{ \"{path}\" | relative_url }}}}) or start the path with {base}/.")
-    else:
-        path = path[len(base):]
-    target = path.lstrip("/")
-    if image_exists(target, site_dir, theme_dir):
+    return unpublished_image(url, path[len(base):].lstrip("/"), files)
+
+
+def unpublished_image(url: str, target: str, files: PublishedFiles, named: str = "") -> tuple[str, str] | None:
+    """(what is wrong, hint) when the site file `target` will not be in the built site, or None.
+
+    `named` says where the URL came from (e.g. " named by `header.image`").
+    """
+    if is_published(target, files):
         return None
-    return (f"the image {url} does not exist (no file {target} in the site folder)",
-            f"Add the file {target}, or fix the path (site images live under assets/, "
-            "e.g. assets/img/...).")
+    if (files.site_dir / target).is_file() and files.config is not None and is_excluded(target, files.config):
+        return (f"the image {url}{named} is left out of the site by `exclude:` in _config.yml",
+                f"Remove the pattern that matches {target} from `exclude:`, or fix the path.")
+    if target.startswith("assets/"):
+        return (f"the image {url}{named} does not exist (no file {target} in the site folder)",
+                f"Add the file {target} to the site folder, or fix the path.")
+    moved = "assets/" + target
+    if (files.site_dir / target).is_file():
+        return (f"the image {url}{named} is not published: only assets/ is copied into the site, "
+                f"so {target} stays behind", f"Move it to {moved} and write /{moved}.")
+    return (f"the image {url}{named} does not exist (no file {target} in the site folder)",
+            f"Add it as {moved} (only assets/ is copied into the site) and write /{moved}, "
+            "or fix the path.")
 
 
 def expand_site_liquid(text: str, base: str) -> str:
@@ -169,11 +199,47 @@ def expand_site_liquid(text: str, base: str) -> str:
     return BASEURL_LIQUID.sub(lambda _: base, SITE_URL_LIQUID.sub("", text))
 
 
-def image_exists(target: str, site_dir: Path, theme_dir: Path | None) -> bool:
-    """The file is in the site folder, or among the theme's assets that the build copies."""
-    if not target or ".." in target.split("/"):
+def is_published(target: str, files: PublishedFiles) -> bool:
+    """The file will be in the built site: under assets/ in the site folder (and not excluded),
+    or among the theme's assets that the build copies."""
+    if not target.startswith("assets/") or ".." in target.split("/") or target.split("/")[-1].startswith("."):
         return False
-    if (site_dir / target).is_file():
-        return True
-    return (theme_dir is not None and target.startswith("assets/") and not target.startswith("assets/img/")
-            and (theme_dir / target).is_file())
+    if (files.site_dir / target).is_file():
+        return files.config is None or not is_excluded(target, files.config)
+    return (files.theme_dir is not None and not target.startswith("assets/img/")
+            and (files.theme_dir / target).is_file())
+
+
+# -- Images named in the front matter; the templates put them through `relative_url` --
+
+FRONT_MATTER_IMAGES = (("header", "image"), ("header", "overlay_image"), ("header", "teaser"),
+                       ("header", "og_image"), ("teaser",), ("image",), ("image", "path"))
+
+
+def front_matter_image_problems(post: Post, files: PublishedFiles) -> list[BuildError]:
+    """A problem for each front-matter image that will not be in the built site, at its key's line."""
+    problems, text = [], None
+    for keys in FRONT_MATTER_IMAGES:
+        url = nested_value(post.front_matter, keys)
+        if not isinstance(url, str) or not url.strip() or urlsplit(url.strip()).scheme or url.startswith("//"):
+            continue                     # absent, or another site's image: not ours to check
+        target = unquote(urlsplit(expand_site_liquid(url.strip(), "")).path).lstrip("/")
+        problem = unpublished_image(url, target, files, f" named by `{'.'.join(keys)}` in the front matter")
+        if problem:
+            text = text if text is not None else source_text(files.site_dir / post.path)
+            line = find_nested_key_line(text, keys)
+            problems.append(SourceError(problem[0], Location(post.path, line), problem[1]))
+    return problems
+
+
+def nested_value(mapping, keys: tuple[str, ...]):
+    for key in keys:
+        mapping = mapping.get(key) if isinstance(mapping, dict) else None
+    return mapping
+
+
+def source_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
+    except OSError:
+        return ""

@@ -10,8 +10,8 @@ import html
 import re
 import shlex
 import warnings
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Collection, Mapping
 
 from builder.errors import BuildError, Location, SourceError, in_file_order
 
@@ -48,12 +48,12 @@ def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int,
     raised together, in file order, once the whole text has been read.
     """
     found: list[BuildError] = []
-    out, position, unsupported = [], 0, set()
+    out, position, reported = [], 0, Reported()
     while (match := TOKEN.search(text, position)) is not None:
         out.append(text[position:match.start()])
         where = Location(path, first_line + text.count("\n", 0, match.start()))
         try:
-            replacement, position = expand_token(match, text, context, where, unsupported)
+            replacement, position = expand_token(match, text, context, where, reported)
         except BuildError as error:
             found.append(error)
             # The rest of an unclosed raw or highlight block was never meant as Liquid.
@@ -67,19 +67,32 @@ def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int,
     return "".join(out)
 
 
+@dataclass
+class Reported:
+    """Unsupported tags already reported in a text, and the variables they would have set: their
+    `end` tags and uses are consequences, not further problems."""
+
+    tags: set[str] = field(default_factory=set)
+    variables: set[str] = field(default_factory=set)
+
+
+# The variable each unsupported tag would set: {% capture x %}, {% assign x = ... %}, {% for x in ... %}
+SETS_VARIABLE = re.compile(r"^(?:capture|assign|for|increment|decrement)\s+([\w-]+)")
+
+
 def expand_token(match: re.Match, text: str, context: LiquidContext, where: Location,
-                 unsupported: set[str]) -> tuple[str, int]:
-    """(what replaces the token, where reading goes on); `unsupported` names the block tags already
-    reported, so that their `end` tags are not reported again."""
+                 reported: Reported) -> tuple[str, int]:
+    """(what replaces the token, where reading goes on)."""
     if match["expr"] is not None:
-        return expand_variable(match["expr"], context, where), match.end()
+        return expand_variable(match["expr"], context, where, reported.variables), match.end()
     name = match["tag"].partition(" ")[0]
-    if name.startswith("end") and name[3:] in unsupported:
+    if name.startswith("end") and name[3:] in reported.tags:
         return "", match.end()
     try:
         return expand_tag(match, text, context, where)
     except UnsupportedTag:
-        unsupported.add(name)
+        reported.tags.add(name)
+        reported.variables.update(SETS_VARIABLE.findall(match["tag"]))
         raise
 
 
@@ -136,14 +149,16 @@ def resolve(name: str, argument: str, context: LiquidContext, where: Location) -
     return url
 
 
-def expand_variable(expression: str, context: LiquidContext, where: Location) -> str:
+def expand_variable(expression: str, context: LiquidContext, where: Location,
+                    set_by_unsupported: Collection[str] = ()) -> str:
     name, *filters = [part.strip() for part in expression.split("|")]
     unsupported = [SourceError(f"unsupported Liquid filter `{f}`", where, FILTER_HINT)
                    for f in filters if f not in FILTERS]
     try:
         value = lookup(name, context, where)
     except SourceError as error:
-        unsupported.insert(0, error)
+        if name.split(".")[0] not in set_by_unsupported:
+            unsupported.insert(0, error)
     if unsupported:
         raise in_file_order(unsupported)
     for filter_name in filters:

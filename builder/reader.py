@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from builder.config import SiteConfig
+from builder.config import SiteConfig, is_excluded
 from builder.errors import BuildError, Location, SourceError, SourceErrors
 from builder.frontmatter import check_front_matter, layout_names, split_front_matter
 from builder.model import Block, CodeCell, Post, Prose
@@ -34,7 +34,12 @@ def read_post(site_dir: Path, path: Path, config: SiteConfig) -> Post:
     rel, front, body, body_line = read_front(site_dir, path)
     slug, file_date = name_parts(path.name, rel)
     when = post_date(front.get("date"), file_date, config, rel)
-    return make_post(rel, slug, when, front, body, body_line, post_url(front, config, when, slugify(slug) or "post"))
+    return make_post(rel, slug, when, front, body, body_line, post_url(front, config, when, url_slug(front, slug)))
+
+
+def url_slug(front: dict[str, Any], slug: str) -> str:
+    """The slug in the post's URL: front matter `slug`, as in Jekyll, else the file name's."""
+    return slugify(str(front.get("slug") or slug)) or "post"
 
 
 def read_pages(site_dir: Path, config: SiteConfig) -> list[Post]:
@@ -44,7 +49,7 @@ def read_pages(site_dir: Path, config: SiteConfig) -> list[Post]:
     `single`, no date shown, no reading time, never listed. Its `date` is the front matter's
     or PAGE_DATE.
     """
-    return read_all(sources(site_dir / "pages"), lambda path: read_page(site_dir, path, config))
+    return read_all(source_files(site_dir, "pages", config), lambda path: read_page(site_dir, path, config))
 
 
 def read_page(site_dir: Path, path: Path, config: SiteConfig) -> Post:
@@ -59,7 +64,7 @@ def read_page(site_dir: Path, path: Path, config: SiteConfig) -> Post:
 
 def read_drafts(site_dir: Path, config: SiteConfig, when: datetime) -> list[Post]:
     """Every draft under _drafts/ (no date in the name), dated `when` unless its front matter says."""
-    return read_all(sources(site_dir / "_drafts"), lambda path: read_draft(site_dir, path, config, when))
+    return read_all(source_files(site_dir, "_drafts", config), lambda path: read_draft(site_dir, path, config, when))
 
 
 def read_draft(site_dir: Path, path: Path, config: SiteConfig, when: datetime) -> Post:
@@ -67,7 +72,7 @@ def read_draft(site_dir: Path, path: Path, config: SiteConfig, when: datetime) -
     slug = path.name.rsplit(".", 1)[0]
     if front.get("date"):
         when = post_date(front["date"], None, config, rel)
-    return make_post(rel, slug, when, front, body, body_line, post_url(front, config, when, slugify(slug) or "post"))
+    return make_post(rel, slug, when, front, body, body_line, post_url(front, config, when, url_slug(front, slug)))
 
 
 def is_page(post: Post) -> bool:
@@ -75,8 +80,10 @@ def is_page(post: Post) -> bool:
     return post.get("collection") == "pages"
 
 
-def sources(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.md")) + sorted(folder.glob("*.markdown"))
+def source_files(site_dir: Path, folder: str, config: SiteConfig) -> list[Path]:
+    """The Markdown files of `folder` (posts, pages or _drafts) that `exclude:` does not leave out."""
+    paths = sorted((site_dir / folder).glob("*.md")) + sorted((site_dir / folder).glob("*.markdown"))
+    return [path for path in paths if not is_excluded(f"{folder}/{path.name}", config)]
 
 
 def read_all(paths: list[Path], read_one: Callable[[Path], Post]) -> list[Post]:
@@ -108,9 +115,20 @@ def read_front(site_dir: Path, path: Path) -> tuple[str, dict[str, Any], str, in
 def make_post(rel: str, name: str, when: datetime, front: dict[str, Any], body: str, body_line: int,
               url: str) -> Post:
     blocks = split_blocks(body, body_line, rel)
+    separator = front.get("excerpt_separator")
+    if separator and not front.get("excerpt") and separator in body:
+        front = front | {"excerpt": plain_excerpt(body.partition(separator)[0])}
     title = str(front.get("title") or name.replace("-", " ").capitalize())
     return Post(path=rel, slug=slugify(name) or "post", date=when, title=title, front_matter=front,
                 blocks=blocks, url=url, body_line=body_line)
+
+
+def plain_excerpt(markdown_text: str) -> str:
+    """The text before `excerpt_separator`, as one line of plain text (links keep their words)."""
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", markdown_text)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"<[^>]*>|[*`#>]|\b_|_\b", "", text)
+    return " ".join(text.split())
 
 
 def read_text(path: Path, rel: str) -> str:

@@ -80,8 +80,8 @@ def test_tags_that_are_not_a_list(site):
 
 def test_unknown_front_matter_key_only_warns(site):
     write(site / POST, "---\ntitle: A\ncolour: blue\n---\nHello.\n")
-    with pytest.warns(UserWarning, match=rf"^{POST}: unknown front matter key `colour` is ignored "
-                                         r"\(available as page\.colour\)$"):
+    with pytest.warns(UserWarning, match=rf"^{POST}:3: unknown front matter key `colour` "
+                                         r"\(not used by the theme; available to templates as page\.colour\)$"):
         assert run_build(site).result.exit_code == 0
 
 
@@ -157,8 +157,8 @@ def test_two_posts_with_the_same_permalink_are_both_named(site):
 
 
 IMAGE_MESSAGE = (f"{POST}:6: the image /assets/img/none.png does not exist (no file assets/img/none.png "
-                 "in the site folder)\n  Hint: Add the file assets/img/none.png, or fix the path "
-                 "(site images live under assets/, e.g. assets/img/...).")
+                 "in the site folder)\n  Hint: Add the file assets/img/none.png to the site folder, "
+                 "or fix the path.")
 
 
 def test_missing_image_is_found_in_the_post(site):

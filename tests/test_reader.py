@@ -319,8 +319,8 @@ def test_boolean_is_not_accepted_as_a_timeout(tmp_path):
 
 
 def test_unknown_front_matter_key_only_warns(tmp_path):
-    with pytest.warns(UserWarning, match=r"^posts/2017-08-11-x\.md: unknown front matter key `foo` "
-                                         r"is ignored \(available as page\.foo\)$"):
+    with pytest.warns(UserWarning, match=r"^posts/2017-08-11-x\.md:3: unknown front matter key `foo` "
+                                         r"\(not used by the theme; available to templates as page\.foo\)$"):
         post = read(tmp_path, "2017-08-11-x.md", "---\ntitle: A\nfoo: 5\n---\n")
     assert post.get("foo") == 5
 
