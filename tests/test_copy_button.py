@@ -92,6 +92,6 @@ def test_success_is_announced_to_screen_readers(page):
 
 
 def test_extraction_matches_the_clipboard(page):
-    texts = page.evaluate("[...document.querySelectorAll('.has-copy')].map(b => "
+    texts = page.evaluate("[...document.querySelectorAll('.code-copy')].map(b => "
                           "builderCodeText(b.querySelector('td.code pre') || b.querySelector('pre')))")
     assert json.dumps(texts[1]) == json.dumps("x = 1\nfor i in range(2):\n    x += i\nx")

@@ -51,7 +51,7 @@
 
   function addButton(pre, status) {
     var block = pre.closest(".highlight") || pre;
-    if (block.querySelector(":scope > .copy-code")) return;
+    if (block.parentNode.classList.contains("code-copy")) return;
     var table = pre.closest("table");
     var source = table ? table.querySelector("td.code pre") || pre : pre;
     var button = document.createElement("button");
@@ -68,8 +68,12 @@
       });
       setTimeout(function () { button.textContent = text.copy; }, 2000);
     });
-    block.classList.add("has-copy");
-    block.insertBefore(button, block.firstChild);
+    // The button sits beside the block, not in it, so it stays put when long lines scroll.
+    var frame = document.createElement("div");
+    frame.className = "code-copy";
+    block.parentNode.insertBefore(frame, block);
+    frame.appendChild(block);
+    frame.appendChild(button);
   }
 
   var status = document.createElement("p");
