@@ -5,9 +5,7 @@ cache or writes files, so another engine could take its place.
 """
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import json
 import os
 import re
@@ -20,15 +18,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from builder.errors import ExecutionError, Location
-from builder.figures import (FigureError, check_figure_count, check_figure_size, figure_name, png_size,
-                             strip_png_metadata)
+from builder.cell_names import cell_names_code, failing_cell_line
+from builder.display import clean_traceback, collect_outputs
 from builder.kernel_probe import REPORT, kernel_env, setup_code
-from builder.model import CellResult, CodeCell, Output, Post
-from builder.outputs import clean_text_output, strip_ansi
+from builder.model import CodeCell, Post
 from builder.warm import WarmPool
 
 SCRATCH_SKIP = {"_site", "_freeze", "posts"}
-VOLATILE_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}>")
 
 
 @dataclass(frozen=True)
@@ -115,7 +111,7 @@ def executed_code(post: Post) -> str:
 def build_notebook(post: Post, cells: list[CodeCell], site_dir: Path, options: ExecutionOptions):
     import nbformat
     code = executed_code(post)
-    setup = setup_code(options.seed, str(site_dir.resolve()), code)
+    setup = setup_code(options.seed, str(site_dir.resolve()), code) + cell_names_code(post, cells)
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(setup)]
     for cell in cells:
@@ -202,6 +198,47 @@ def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
                              "Run the cell as a script to see the crash; reduce memory use.") from None
     except CellExecutionError:
         raise code_error(post, budget.cell, notebook.cells[budget.index]) from None
+    except Exception as error:  # noqa: BLE001 - any other failure is the kernel's, told plainly
+        forget_kernel(client)
+        raise kernel_error(post, options.kernel, error, budget.deadline is not None) from None
+
+
+def forget_kernel(client) -> None:
+    """Stop a kernel that failed while starting; nbclient would try again at exit, and fail."""
+    import atexit
+    atexit.unregister(client._cleanup_kernel)
+    try:
+        if client.km is not None and client.km.has_kernel:
+            client._cleanup_kernel()
+    except Exception:  # noqa: BLE001 - the start failure is what gets reported
+        pass
+
+
+def kernel_error(post: Post, kernel: str, error: Exception, started: bool) -> ExecutionError:
+    """An ExecutionError for a kernel that would not start, or whose connection failed."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    where = Location(post.path)
+    if isinstance(error, NoSuchKernel):
+        return ExecutionError(f"no Jupyter kernel is named `{kernel}` (front matter `kernel:`)", where,
+                              f"Installed kernels: {installed_kernels()}. Use one of them, or install "
+                              "the kernel; `jupyter kernelspec list` shows them.")
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if started:
+        return ExecutionError(f"the connection to the kernel `{kernel}` failed ({reason})", where,
+                              "Rebuild; if it happens again, run the post's code as a script.")
+    return ExecutionError(
+        f"the kernel `{kernel}` could not start ({reason})", where,
+        "Check that the kernel's Python has ipykernel (`python -m pip install ipykernel`) and "
+        "that `jupyter kernelspec list` shows the kernel; then rebuild.")
+
+
+def installed_kernels() -> str:
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+        names = sorted(KernelSpecManager().find_kernel_specs())
+    except Exception:  # noqa: BLE001 - only for the hint
+        names = []
+    return ", ".join(names) or "none"
 
 
 class Budget:
@@ -326,7 +363,7 @@ def code_error(post: Post, cell: CodeCell | None, nb_cell) -> ExecutionError:
     traceback = clean_traceback(error["traceback"]) if error else ""
     summary = f"{error['ename']}: {error['evalue']}" if error else "the cell failed"
     ename = error["ename"] if error else ""
-    line = failing_line(traceback)
+    line = failing_cell_line(traceback, post, cell) if cell else None
     if ename == "SystemExit" and cell is not None:
         # IPython prints no frames for SystemExit, so find the call in the source.
         summary = f"the post called sys.exit() ({summary}), which stops the cell"
@@ -356,16 +393,6 @@ def exit_line(cell: CodeCell) -> int | None:
     return None
 
 
-def clean_traceback(lines: list[str]) -> str:
-    return strip_ansi("\n".join(lines))
-
-
-def failing_line(traceback: str) -> int | None:
-    """The line of the deepest frame inside the failing cell."""
-    found = re.findall(r"^Cell In\[\d+\], line (\d+)", traceback, re.MULTILINE)
-    return int(found[0]) if found else None
-
-
 def source_excerpt(cell: CodeCell, line: int | None, context: int = 2) -> str:
     lines = cell.source.split("\n")
     line = line or 1
@@ -379,63 +406,3 @@ def source_excerpt(cell: CodeCell, line: int | None, context: int = 2) -> str:
 
 def stream_text(outputs: list) -> str:
     return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-
-
-def collect_outputs(post: Post, cells: list[CodeCell], nb_cells: list) -> tuple[dict, dict]:
-    results, figures = {}, {}
-    for cell, nb_cell in zip(cells, nb_cells):
-        outputs, first_figure = [], len(figures)
-        for raw in merge_streams(nb_cell.get("outputs", [])):
-            outputs.append(convert_output(post, cell, raw, figures, len(figures) - first_figure))
-        results[cell.number] = CellResult(cell.number, tuple(o for o in outputs if o))
-    return results, figures
-
-
-def merge_streams(outputs: list) -> list:
-    merged: list = []
-    for output in outputs:
-        previous = merged[-1] if merged else None
-        if (output.get("output_type") == "stream" and previous is not None
-                and previous.get("output_type") == "stream" and previous["name"] == output["name"]):
-            merged[-1] = dict(previous, text=previous["text"] + output["text"])
-        else:
-            merged.append(dict(output))
-    return merged
-
-
-def convert_output(post: Post, cell: CodeCell, raw: dict, figures: dict, index: int) -> Output | None:
-    """One nbformat output as ours; `index` counts the cell's figures so far."""
-    kind = raw.get("output_type")
-    if kind == "stream":
-        return Output("stream", text=clean_text_output(raw["text"]), name=raw["name"])
-    if kind == "error":
-        return Output("error", text=clean_traceback(raw["traceback"]))
-    data = raw.get("data", {})
-    if "image/png" in data:
-        return figure_output(post, cell, base64.b64decode(data["image/png"]), figures, index)
-    if "text/html" in data:
-        return Output("html", text=join_text(data["text/html"]))
-    if "text/plain" in data:
-        text = VOLATILE_ADDRESS.sub(" at 0x…>", join_text(data["text/plain"]))
-        return Output("text", text=clean_text_output(text))
-    return None
-
-
-def join_text(value: str | list[str]) -> str:
-    return value if isinstance(value, str) else "".join(value)
-
-
-def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict, index: int) -> Output:
-    try:
-        check_figure_count(index + 1, f"cell {cell.number}")
-        name = figure_name(cell.options.get("label"), cell.number, index)
-        data = strip_png_metadata(data)
-        check_figure_size(data, name)
-    except FigureError as error:
-        raise ExecutionError(str(error), cell_location(post, cell),
-                             error.hint or "Use a label of letters, digits, '-', '_' and '.'.") from None
-    path = f"assets/img/{post.slug}/{name}"
-    figures[path] = data
-    width, height = png_size(data)
-    return Output("image", path=path, sha256=hashlib.sha256(data).hexdigest(),
-                  width=width, height=height, text=str(cell.options.get("fig-alt") or ""))

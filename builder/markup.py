@@ -142,3 +142,18 @@ HTML_FORMATTER = HtmlFormatter(cssclass="highlight")
 def highlight_python(code: str) -> str:
     """Pygments HTML for a code cell; cached because identical blocks recur across posts."""
     return highlight(code, PYTHON_LEXER, HTML_FORMATTER)
+
+
+def render_markdown_output(text: str) -> str:
+    """A cell's `text/markdown` output as HTML, by the Markdown of the prose (not yet sanitized:
+    the caller cleans it); TeX that cannot be converted stays as text."""
+    if not hasattr(_reusable, "outputs_md"):
+        _reusable.outputs_md = configured_markdown(CellExtension({}))
+    md = _reusable.outputs_md
+    md.reset()
+    try:
+        return md.convert(clean_prose(text))
+    except MathError:
+        md.reset()
+        from html import escape
+        return f"<pre>{escape(text)}</pre>"

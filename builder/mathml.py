@@ -177,3 +177,20 @@ class MathExtension(Extension):
 def makeExtension(**kwargs: object) -> MathExtension:
     """Entry point Python-Markdown uses for `extensions=['builder.mathml']`."""
     return MathExtension(**kwargs)
+
+
+def latex_html(latex: str) -> str:
+    """A `text/latex` output as HTML: its math as MathML, the text around it escaped; TeX without
+    delimiters is one displayed formula, as Jupyter shows it. Raises MathError for bad TeX."""
+    from html import escape
+    pieces, position = [], 0
+    pattern = re.compile(f"{_DISPLAY_MATH.pattern}|{_INLINE_MATH.pattern}".replace(
+        "?P<dollars>", "?:").replace("?P<brackets>", "?:").replace("?P<parens>", "?:"), re.DOTALL)
+    for match in pattern.finditer(latex):
+        display = match[0].startswith(("$$", "\\["))
+        tex = match[0][2:-2] if display or match[0].startswith("\\(") else match[0][1:-1]
+        pieces += [escape(latex[position:match.start()]), mathml_html(tex.strip(), display)]
+        position = match.end()
+    if not pieces:
+        return mathml_html(latex.strip(), display=True)
+    return "".join(pieces) + escape(latex[position:])

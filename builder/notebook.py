@@ -185,12 +185,16 @@ def convert_output(output: Output, cell: CodeCell, result_count: int | None, pos
         return error_output(output.text)
     if output.kind == "image":
         return image_output(output, cell, post, site_dir)
-    if output.kind == "html":
-        return display_data({"text/html": output.text})
+    if output.kind in RICH_MIME_TYPES:
+        return display_data({RICH_MIME_TYPES[output.kind]: output.text})
     if result_count is not None:
         return {"output_type": "execute_result", "execution_count": result_count,
                 "data": {"text/plain": output.text}, "metadata": {}}
     return display_data({"text/plain": output.text})
+
+
+RICH_MIME_TYPES = {"html": "text/html", "markdown": "text/markdown", "latex": "text/latex",
+                   "svg": "image/svg+xml"}
 
 
 def display_data(data: dict, metadata: dict | None = None) -> dict:
@@ -205,9 +209,10 @@ def image_output(output: Output, cell: CodeCell, post: Post, site_dir: Path) -> 
             Location(post.path, cell.fence_line, cell.number),
             "Run `python -m builder build` (without --no-execute) to run the post again and restore its figures.")
     alt = output.text or str(cell.options.get("fig-cap") or "") or f"Figure from cell {cell.number}"
-    data = {"image/png": base64.b64encode(path.read_bytes()).decode("ascii"), "text/plain": alt}
+    mime = "image/jpeg" if output.path.endswith(".jpg") else "image/png"
+    data = {mime: base64.b64encode(path.read_bytes()).decode("ascii"), "text/plain": alt}
     size = {"width": output.width, "height": output.height} if output.width and output.height else {}
-    return display_data(data, {"image/png": size} if size else {})
+    return display_data(data, {mime: size} if size else {})
 
 
 def error_output(traceback: str) -> dict:

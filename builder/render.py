@@ -1,15 +1,16 @@
 """Executed posts and listings to HTML pages through the Jinja layouts."""
 from __future__ import annotations
 
+import base64
 import functools
 import math
+from html import escape
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
 import jinja2
-import nh3
 from markupsafe import Markup
 
 from builder.config import SiteConfig
@@ -165,7 +166,7 @@ def render_cell(cell: CodeCell, outputs: tuple[Output, ...], post: Post, context
     show_outputs = cell.options.get("output", True) is not False
     variables = {
         "site": context.site, "cell": cell, "input_html": Markup(markup().highlight_python(cell.code.strip("\n"))),
-        "echo": cell.options.get("echo", True) is not False,
+        "echo": cell.options.get("echo", True) is not False, "collapse": cell.options.get("collapse") is True,
         "outputs": [render_output(o, cell, context) for o in outputs] if show_outputs else [],
     }
     return render_template(context.env, "includes/cell/cell.html", variables).strip()
@@ -176,17 +177,34 @@ def html_too_long(size: int) -> str:
             f'{MAX_HTML_OUTPUT:,}); show a summary instead, e.g. <code>df.head()</code>.</p>')
 
 
+def rich_html(output: Output) -> str:
+    """The HTML of an html, markdown or latex output, as Jupyter shows it, made safe."""
+    from builder import safe_html
+    if output.kind == "html":
+        return safe_html.clean_html_output(output.text)
+    if output.kind == "markdown":
+        return safe_html.clean_markdown_output(markup().render_markdown_output(output.text))
+    from builder.mathml import MathError, latex_html
+    try:
+        return latex_html(output.text)
+    except MathError:        # a record written by hand, or by another latex2mathml
+        return f'<pre class="output__text">{escape(output.text)}</pre>'
+
+
 def render_output(output: Output, cell: CodeCell, context: RenderContext) -> Markup:
     variables: dict[str, Any] = {"site": context.site, "output": output, "cell": cell}
     if output.kind == "stream":
         log = parse_training_log(output.text) if cell.options.get("chart", True) is not False else None
         variables["chart"] = Markup(render_chart_svg(log)) if log else None
         variables["lines"] = output.text.rstrip("\n").split("\n")
-    elif output.kind == "html":
-        variables["html"] = Markup(nh3.clean(output.text) if len(output.text) <= MAX_HTML_OUTPUT
+    elif output.kind in ("html", "markdown", "latex"):
+        variables["html"] = Markup(rich_html(output) if len(output.text) <= MAX_HTML_OUTPUT
                                    else html_too_long(len(output.text)))
-    elif output.kind == "image":
+    elif output.kind in ("image", "svg"):
         caption = cell.options.get("fig-cap")
         variables["caption"] = caption
-        variables["alt"] = output.text or caption or f"Figure from cell {cell.number}"
+        variables["alt"] = (output.text if output.kind == "image" else "") or caption \
+            or f"Figure from cell {cell.number}"
+        if output.kind == "svg":
+            variables["data"] = base64.b64encode(output.text.encode("utf-8")).decode("ascii")
     return Markup(render_template(context.env, f"includes/cell/output-{output.kind}.html", variables).strip())
