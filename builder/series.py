@@ -59,42 +59,51 @@ def related_links(posts: list[Post]) -> dict[str, list[dict[str, Any]]]:
     """post path -> up to three posts sharing the most tags, newer first on ties, then by URL;
     posts with `related: false` get none."""
     ranked = sorted(sorted(posts, key=lambda p: p.url), key=lambda p: p.date, reverse=True)
-    tags = {post.path: sorted({taxonomy_slug(t) for t in as_list(post.get("tags"))}) for post in ranked}
+    slugs: dict[str, str] = {}     # a corpus has few distinct tags; slugifying is the costly part
+    tags = {post.path: tuple(sorted({slugs.get(t) or slugs.setdefault(t, taxonomy_slug(t))
+                                     for t in map(str, as_list(post.get("tags")))})) for post in ranked}
     index = tag_set_index(ranked, tags)
     rank = {post.path: position for position, post in enumerate(ranked)}
+    best: dict[tuple, list[Post]] = {}   # posts sharing a tag set share their ranking
     related = {}
     for post in ranked:
-        if post.get("related", True) is not False and tags[post.path]:
-            chosen = most_related(post, tags[post.path], index, rank)
-            related[post.path] = [{"title": p.title, "url": p.url, "date": p.date} for p in chosen]
+        names = tags[post.path]
+        if post.get("related", True) is not False and names:
+            if names not in best:
+                best[names] = most_related(names, index, rank)
+            others = [p for p in best[names] if p is not post][:RELATED_COUNT]
+            related[post.path] = [{"title": p.title, "url": p.url, "date": p.date} for p in others]
     return related
 
 
-def tag_set_index(ranked: list[Post], tags: dict[str, list[str]]) -> dict[tuple, list[Post]]:
-    """Every set of up to MAX_SHARED_TAGS tags -> the first RELATED_COUNT + 1 posts having them
-    all, in rank order; one more than needed since the asking post may be among them."""
+# The best RELATED_COUNT + 1 posts for a tag set: one more than shown, since the asking post
+# itself may be among them.
+KEPT = RELATED_COUNT + 1
+
+
+def tag_set_index(ranked: list[Post], tags: dict[str, tuple]) -> dict[tuple, list[Post]]:
+    """Every set of up to MAX_SHARED_TAGS tags -> the first KEPT posts having them all, in rank order."""
     index: dict[tuple, list[Post]] = defaultdict(list)
     for post in ranked:
         names = tags[post.path]
         for size in range(1, min(len(names), MAX_SHARED_TAGS) + 1):
             for subset in combinations(names, size):
                 holders = index[subset]
-                if len(holders) <= RELATED_COUNT:
+                if len(holders) < KEPT:
                     holders.append(post)
     return index
 
 
-def most_related(post: Post, names: list[str], index: dict[tuple, list[Post]], rank: dict[str, int]) -> list[Post]:
-    """The best RELATED_COUNT other posts, most shared tags first. Level by level: a post sharing
-    exactly `size` tags that ranks among the best left is within the first RELATED_COUNT + 1
-    holders of one of its shared `size`-tag sets, since only chosen posts and `post` precede it."""
+def most_related(names: tuple, index: dict[tuple, list[Post]], rank: dict[str, int]) -> list[Post]:
+    """The best KEPT posts for a tag set, most shared tags first. Level by level: a post sharing
+    exactly `size` tags that ranks among the best left is within the first KEPT holders of one of
+    its shared `size`-tag sets, since only posts already chosen (sharing more) precede it there."""
     chosen: list[Post] = []
     for size in range(min(len(names), MAX_SHARED_TAGS), 0, -1):
-        seen = {p.path for p in chosen} | {post.path}
+        seen = {p.path for p in chosen}
         candidates = {p.path: p for subset in combinations(names, size) for p in index.get(subset, ())
                       if p.path not in seen}
-        best = sorted(candidates.values(), key=lambda p: rank[p.path])
-        chosen += best[:RELATED_COUNT - len(chosen)]
-        if len(chosen) == RELATED_COUNT:
+        chosen += sorted(candidates.values(), key=lambda p: rank[p.path])[:KEPT - len(chosen)]
+        if len(chosen) == KEPT:
             break
     return chosen
