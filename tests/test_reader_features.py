@@ -230,3 +230,23 @@ def test_heading_levels_never_skip(built):
 def test_heading_check_finds_a_skip():
     assert skipped_levels("<h1>a</h1><h3>b</h3>") == ["h3 after h1"]
     assert skipped_levels("<h2>a</h2>") == ["h2 after the start"]
+
+
+def test_incremental_rebuild_updates_other_posts_series_and_related(tmp_path):
+    """Editing one post's tags or series changes other posts' pages: an incremental rebuild
+    gives the bytes of a clean one."""
+    from conftest import tree_bytes
+    site = tmp_path / "site"
+    write(site / "_config.yml", "title: T\n")
+    write(site / "posts/2024-01-01-a.md", post_text("A", "x, y", "series: S\n"))
+    write(site / "posts/2024-01-02-b.md", post_text("B", "x", "series: S\n"))
+    write(site / "posts/2024-01-03-c.md", post_text("C", "y"))
+    assert run_build(site, execute=False).result.exit_code == 0
+    write(site / "posts/2024-01-03-c.md", post_text("C", "z", "series: S\nseries_order: 0\n"))
+    assert run_build(site, execute=False).result.exit_code == 0
+    clean = tmp_path / "clean"
+    assert run_build(site, dest=clean, execute=False).result.exit_code == 0
+    rebuilt = {k: v for k, v in tree_bytes(site / "_site").items() if not k.startswith(".build")}
+    assert rebuilt == {k: v for k, v in tree_bytes(clean).items() if not k.startswith(".build")}
+    assert "Part 2 of 3" in read(site / "_site", "2024/01/01/a.html")
+    assert related_section(read(site / "_site", "2024/01/01/a.html")) == ["/2024/01/02/b.html"]
