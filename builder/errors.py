@@ -67,7 +67,7 @@ class SourceErrors(SourceError):
     """Several source problems, reported in one go."""
 
     def __init__(self, problems: list[BuildError]):
-        super().__init__("\n\n".join(str(p) for p in problems))
+        super().__init__("\n\n".join(text_without_repeated_hint(problems, i) for i in range(len(problems))))
         self.problems = problems
 
     def __str__(self) -> str:
@@ -75,6 +75,14 @@ class SourceErrors(SourceError):
 
     def __reduce__(self):
         return self.__class__, (self.problems,)
+
+
+def text_without_repeated_hint(problems: list[BuildError], index: int) -> str:
+    """The problem's text; its hint only when the problem before it had a different one."""
+    problem = problems[index]
+    if index and problem.hint and problems[index - 1].hint == problem.hint:
+        return str(BuildError(problem.message, problem.where))
+    return str(problem)
 
 
 def problems_of(error: BuildError) -> list[BuildError]:

@@ -154,10 +154,11 @@ def expand_variable(expression: str, context: LiquidContext, where: Location,
     name, *filters = [part.strip() for part in expression.split("|")]
     unsupported = [SourceError(f"unsupported Liquid filter `{f}`", where, FILTER_HINT)
                    for f in filters if f not in FILTERS]
+    value = None
     try:
         value = lookup(name, context, where)
     except SourceError as error:
-        if name.split(".")[0] not in set_by_unsupported:
+        if name.split(".")[0] not in set_by_unsupported:   # else already reported with its tag
             unsupported.insert(0, error)
     if unsupported:
         raise in_file_order(unsupported)

@@ -171,3 +171,21 @@ def test_closing_tag_without_opening_is_an_error():
     error = expand_error("x {% endraw %}")
     assert error.message == "`{% endraw %}` has no opening tag"
     assert error.where == Location("posts/x.md", 1)
+
+
+def test_every_problem_of_a_text_is_reported_together_in_order():
+    error = expand_error("{% capture c %}x{% endcapture %}{{ c }}\n{{ nope | upcase }}\n"
+                         "{{ page.title | slugify }}\n{% raw %}{{ never read }}", first_line=10)
+    assert [str(problem).split("\n")[0] for problem in error.problems] == [
+        "posts/x.md:10: unsupported Liquid tag `{% capture %}`",
+        "posts/x.md:11: unknown Liquid variable `nope`",
+        "posts/x.md:12: unsupported Liquid filter `slugify`",
+        "posts/x.md:13: `{% raw %}` is never closed"]
+
+
+def test_problems_can_be_collected_across_texts():
+    problems: list = []
+    assert expand_liquid("a {% if x %}", make_context(), "posts/x.md", 3, problems) == "a "
+    assert expand_liquid("{{ page.title | escape }}", make_context(), "posts/x.md", 5, problems) == \
+        "Linear &lt;regression&gt;"
+    assert [str(p).split("\n")[0] for p in problems] == ["posts/x.md:3: unsupported Liquid tag `{% if %}`"]

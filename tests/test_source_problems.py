@@ -65,6 +65,15 @@ def test_a_missing_image_does_not_hide_an_earlier_liquid_tag(site_dir):
         image_problem(10, "assets/b.png")])
 
 
+def test_a_hint_repeated_by_the_next_problem_is_shown_once(site_dir):
+    write(site_dir / POST, "---\ntitle: A\n---\n{{ page.title | markdownify | remove: \"x\" }}\n\n"
+                           "{% for x in site.posts %}{{ x.title }}{% endfor %}\n")
+    assert render_failure(site_dir) == (
+        f"{POST}:4: unsupported Liquid filter `markdownify`\n{FILTER_HINT}\n\n"
+        f"{POST}:4: unsupported Liquid filter `remove: \"x\"`\n\n"
+        f"{POST}:6: unsupported Liquid tag `{{% for %}}`\n{TAG_HINT}")
+
+
 def test_check_lists_every_problem_of_the_post(site_dir, capsys):
     write(site_dir / POST, "---\ntitle: A\nheader:\n  image: /assets/img/top.png\n---\n"
                            "![x](/assets/img/none.png)\n\n{% include nosuch %}\n")
