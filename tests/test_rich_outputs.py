@@ -182,3 +182,68 @@ def test_two_clean_builds_give_the_same_outputs(built, tmp_path):
     cells = [json.loads((site / "_freeze/posts/2024-01-01-rich.json").read_text())["cells"]
              for site in (built, other)]
     assert cells[0] == cells[1]
+
+
+# --- without a kernel ---------------------------------------------------------------------------
+
+from builder.display import convert_output, jpeg_size, safe_svg, strip_jpeg_metadata  # noqa: E402
+from builder.model import CodeCell, Post  # noqa: E402
+from builder.safe_html import clean_html_output  # noqa: E402
+
+STYLER = ('<style type="text/css">\n#T_1_row0_col0 { background-color: red; }\n</style>\n'
+          '<table id="T_1"><thead><tr><th class="blank level0" >&nbsp;</th>'
+          '<th id="T_1_level0_col0" class="col_heading level0 col0" >a</th></tr></thead>'
+          '<tbody><tr><th id="T_1_level0_row0" class="row_heading level0 row0" >0</th>'
+          '<td id="T_1_row0_col0" class="data row0 col0" >1</td></tr></tbody></table>\n')
+
+
+def test_a_styler_table_keeps_its_ids_and_classes_without_its_style_sheet():
+    assert clean_html_output(STYLER) == (
+        '\n<table id="T_1"><thead><tr><th class="blank level0">&nbsp;</th>'
+        '<th id="T_1_level0_col0" class="col_heading level0 col0">a</th></tr></thead>'
+        '<tbody><tr><th id="T_1_level0_row0" class="row_heading level0 row0">0</th>'
+        '<td id="T_1_row0_col0" class="data row0 col0">1</td></tr></tbody></table>\n')
+
+
+def test_a_real_dataframe_is_a_table():
+    pandas = pytest.importorskip("pandas")
+    html = clean_html_output(pandas.DataFrame({"a": [1]})._repr_html_())
+    assert '<table border="1" class="dataframe">' in html and "<td>1</td>" in html
+
+
+def fake_post() -> tuple[Post, CodeCell]:
+    cell = CodeCell(1, "x", 5)
+    return Post("posts/p.md", "p", None, "P", {}, (cell,), "/p/", 1), cell
+
+
+def test_outputs_are_chosen_in_jupyters_order():
+    post, cell = fake_post()
+    shown = convert_output(post, cell, {"output_type": "display_data", "data": {
+        "text/plain": "<IPython.core.display.Markdown object>", "text/markdown": "**x**"}}, {}, 0)
+    assert (shown.kind, shown.text) == ("markdown", "**x**")
+    bad_latex = convert_output(post, cell, {"output_type": "display_data", "data": {
+        "text/plain": "x", "text/latex": r"$\left( x$"}}, {}, 0)
+    assert (bad_latex.kind, bad_latex.text) == ("text", "x")
+    not_svg = convert_output(post, cell, {"output_type": "display_data", "data": {
+        "text/plain": "y", "image/svg+xml": "<html>"}}, {}, 0)
+    assert (not_svg.kind, not_svg.text) == ("text", "y")
+
+
+def test_svg_styles_that_load_other_files_are_dropped():
+    assert safe_svg('<svg xmlns="http://www.w3.org/2000/svg"><style>@import "http://x/y.css";</style>'
+                    '<style>.a { fill: red }</style><rect style="fill: url(http://x/#p)" '
+                    'fill="url(#g)"/></svg>') == (
+        '<svg xmlns="http://www.w3.org/2000/svg"><style>.a { fill: red }</style>'
+        '<rect fill="url(#g)" /></svg>')
+    assert safe_svg("<html/>") is None and safe_svg("not xml") is None
+
+
+def test_jpeg_metadata_is_stripped_and_its_size_read():
+    def segment(marker: int, body: bytes) -> bytes:
+        return bytes([0xFF, marker]) + (len(body) + 2).to_bytes(2, "big") + body
+    jfif = segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+    frame = segment(0xC0, b"\x08\x00\x03\x00\x04\x01\x01\x11\x00")
+    scan = segment(0xDA, b"\x01\x01\x00\x00\x3f\x00") + b"\x12\x34\xff\xd9"
+    jpeg = b"\xff\xd8" + jfif + segment(0xE1, b"Exif\x00\x00secret") + segment(0xFE, b"made by me") + frame + scan
+    assert strip_jpeg_metadata(jpeg) == b"\xff\xd8" + jfif + frame + scan
+    assert jpeg_size(jpeg) == (4, 3)
