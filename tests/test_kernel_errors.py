@@ -44,3 +44,66 @@ def test_unknown_and_broken_kernels_are_reported_without_a_traceback(tmp_path: P
             "Kernel died before replying to kernel_info)\n  Hint: Check that the kernel's Python has "
             "ipykernel (`python -m pip install ipykernel`) and that `jupyter kernelspec list` shows "
             "the kernel; then rebuild.") in output
+
+
+def read(site: Path, name: str, text: str):
+    from builder.config import validate_config
+    from builder.reader import read_post
+    return read_post(site, write(site / "posts" / name, text), validate_config({}, "_config.yml"))
+
+
+def our_children() -> set[int]:
+    """Processes whose parent is this one (kernels the executor started)."""
+    children = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(os.getpid()):
+            children.add(int(status.parent.name))
+    return children
+
+
+def test_a_zmq_error_while_starting_is_an_execution_error(tmp_path: Path, monkeypatch):
+    import pytest
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    from builder.errors import ExecutionError
+    from builder.executor import ExecutionOptions, execute_post
+
+    async def refuse(self, *args, **kwargs):
+        raise zmq.ZMQError(zmq.EADDRINUSE)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_launch_kernel", refuse)
+    post = read(tmp_path, "2024-01-01-z.md", "---\ntitle: Z\n---\n```python\nprint(1)\n```\n")
+    with pytest.raises(ExecutionError) as raised:
+        execute_post(post, tmp_path, ExecutionOptions(), warm=None)
+    assert str(raised.value).startswith(
+        "posts/2024-01-01-z.md: the kernel `python3` could not start (ZMQError: Address already in use)\n"
+        "  Hint: Check that the kernel's Python has ipykernel")
+
+
+def test_a_cold_kernel_names_cells_too_and_a_failed_start_leaves_no_kernel(tmp_path: Path, monkeypatch):
+    import pytest
+
+    from builder import executor
+    from builder.errors import ExecutionError
+
+    post = read(tmp_path, "2024-01-01-w.md",
+                "---\ntitle: W\n---\nText.\n\n```python\nimport warnings\nwarnings.warn('careful')\n```\n")
+    run = executor.execute_post(post, tmp_path, executor.ExecutionOptions(), warm=None)
+    assert run.results[1].outputs[0].text == ("posts/2024-01-01-w.md:8: UserWarning: careful\n"
+                                              "  warnings.warn('careful')\n")
+
+    async def no_reply(kc, timeout):
+        raise RuntimeError("Kernel didn't respond in 120 seconds")
+
+    before = our_children()
+    monkeypatch.setattr(executor, "wait_for_ready", no_reply)
+    with pytest.raises(ExecutionError) as raised:
+        executor.execute_post(post, tmp_path, executor.ExecutionOptions(), warm=None)
+    assert str(raised.value).startswith("posts/2024-01-01-w.md: the kernel `python3` could not start "
+                                        "(RuntimeError: Kernel didn't respond in 120 seconds)")
+    assert our_children() <= before
