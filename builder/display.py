@@ -10,7 +10,7 @@ import xml.etree.ElementTree as etree
 
 from builder.errors import ExecutionError, Location
 from builder.figures import (FigureError, MAX_FIGURE_BYTES, check_figure_count, check_figure_size,
-                             figure_name, png_size, strip_png_metadata)
+                             figure_name, display_size, strip_png_metadata)
 from builder.model import CodeCell, Output, Post
 from builder.outputs import clean_text_output, strip_ansi
 
@@ -109,7 +109,7 @@ def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict, index:
         else:
             data = strip_png_metadata(data)
             check_figure_size(data, name)
-            width, height = png_size(data)
+            width, height = display_size(data)   # 200-dpi ("retina") figures show at half size
     except FigureError as error:
         raise ExecutionError(str(error), Location(post.path, cell.fence_line, cell.number),
                              error.hint or "Use a label of letters, digits, '-', '_' and '.'.") from None

@@ -250,3 +250,21 @@ def test_incremental_rebuild_updates_other_posts_series_and_related(tmp_path):
     assert rebuilt == {k: v for k, v in tree_bytes(clean).items() if not k.startswith(".build")}
     assert "Part 2 of 3" in read(site / "_site", "2024/01/01/a.html")
     assert related_section(read(site / "_site", "2024/01/01/a.html")) == ["/2024/01/02/b.html"]
+
+
+def test_retina_figure_is_shown_at_half_its_pixel_size(tmp_path):
+    """A figure drawn in the inline backend's 'retina' format (200 dpi) gets width and height
+    of half its pixels; the PNG stays free of metadata and the same on a forced re-run."""
+    from builder.figures import png_size
+    site = tmp_path / "site"
+    write(site / "posts/2024-01-01-r.md", "---\ntitle: R\n---\n\n```python\n"
+          "%config InlineBackend.figure_formats = ['retina']\nimport matplotlib.pyplot as plt\n"
+          "plt.figure(figsize=(4, 3), dpi=100)\nplt.plot([1, 2, 3]); plt.show()\n```\n")
+    assert run_build(site).result.exit_code == 0
+    figure = site / "assets/img/r/cell1-1.png"
+    data = figure.read_bytes()
+    width, height = png_size(data)
+    assert (width, height) > (700, 500) and b"tEXt" not in data
+    assert f'width="{width // 2}" height="{height // 2}"' in read(site / "_site", "2024/01/01/r.html")
+    assert run_build(site, force=True).result.exit_code == 0
+    assert figure.read_bytes() == data
