@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import nbformat
 import yaml
 
 from builder.errors import SourceError
-from builder.frontmatter import split_front_matter
+from builder.frontmatter import find_nested_key_line, split_front_matter
+from builder.links import FRONT_MATTER_IMAGES, nested_value
 from builder.reader import EXECUTED_LANGUAGES, FENCE_OPEN, POST_NAME, closing_fence, read_text
 from builder.urls import slugify
 
@@ -87,9 +89,46 @@ def import_jekyll_post(source: Path, site_dir: Path) -> tuple[Path, list[str]]:
     body, changes = drop_pasted_outputs(lines[body_line - 1:], body_line, where)
     name, renamed = dated_name(source.name, front, where)
     path = site_dir / POSTS / name
-    write_new(path, "\n".join(lines[:body_line - 1] + body),
-              f"Delete {path} first, or rename {source.name} before importing it.")
-    return path, renamed + changes
+    head, image_changes = bring_front_matter_images(front, lines[:body_line - 1], source, site_dir)
+    write_new(path, "\n".join(head + body), f"Delete {path} first, or rename {source.name} before importing it.")
+    return path, renamed + image_changes + changes
+
+
+def bring_front_matter_images(front: dict[str, Any], head: list[str], source: Path,
+                              site_dir: Path) -> tuple[list[str], list[str]]:
+    """Copy the header images the front matter names from the old blog into assets/; comment out
+    the lines of those that are nowhere, since the build stops on a missing image."""
+    head, changes = list(head), []
+    old_blog = source.parent.parent if source.parent.name in ("_posts", "_drafts") else None
+    for keys in FRONT_MATTER_IMAGES:
+        url = nested_value(front, keys)
+        if not isinstance(url, str) or re.match(r"^([a-z][a-z0-9+.-]*:|//)", url.strip(), re.IGNORECASE):
+            continue
+        target = url.strip().split("?")[0].split("#")[0].lstrip("/")
+        if is_site_file(site_dir, target):
+            continue
+        name = ".".join(keys)
+        if old_blog and target.startswith("assets/") and is_site_file(old_blog, target):
+            (site_dir / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(old_blog / target, site_dir / target)
+            changes.append(f"copied {target} (front matter `{name}`) from {old_blog}")
+            continue
+        line = find_nested_key_line("\n".join(head), keys)
+        if line is not None and not head[line - 1].lstrip().startswith("#"):
+            head[line - 1] = re.sub(r"^(\s*)", r"\1# ", head[line - 1], count=1)
+            changes.append(f"line {line}: commented out front matter `{name}`: {url} is not in the site; "
+                           + restore_hint(target))
+    return head, changes
+
+
+def restore_hint(target: str) -> str:
+    if target.startswith("assets/"):
+        return f"add the file {target} and uncomment the line"
+    return f"add the file as assets/{target}, point the line at /assets/{target} and uncomment it"
+
+
+def is_site_file(folder: Path, target: str) -> bool:
+    return bool(target) and ".." not in target.split("/") and (folder / target).is_file()
 
 
 def read_source(source: Path) -> str:

@@ -10,7 +10,7 @@ from builder.config import validate_config
 from builder.errors import SourceError
 from builder.reader import read_post
 from builder.scaffold import import_jekyll_post, import_notebook, new_post
-from tests.conftest import run_build
+from tests.conftest import run_build, write
 
 TODAY = date(2024, 5, 1)
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "pytorch-linear-regression.md"
@@ -99,6 +99,8 @@ def test_import_of_the_seed_drops_pasted_outputs_and_images(tmp_path):
     assert changes == [
         "renamed pytorch-linear-regression.md to 2017-08-11-pytorch-linear-regression.md "
         "(date from the front matter's `modified:`)",
+        "line 7: commented out front matter `header.overlay_image`: /assets/images/unsplash-image-2.jpg is "
+        "not in the site; add the file assets/images/unsplash-image-2.jpg and uncomment the line",
         "line 52: removed stale image link ![]({{ site.url }}{{ site.baseurl }}/assets/img2017/pytorch1.png)"
         " after cell 2",
         "line 104: removed 50 lines of pasted output after cell 5",
@@ -107,15 +109,17 @@ def test_import_of_the_seed_drops_pasted_outputs_and_images(tmp_path):
     ]
     source = SEED.read_text(encoding="utf-8").split("\n")
     imported = path.read_text(encoding="utf-8").split("\n")
-    assert imported[:16] == source[:16]      # front matter, byte for byte
+    # The front matter byte for byte, but for its header image, which is nowhere to be found.
+    assert imported[6] == "  # overlay_image: /assets/images/unsplash-image-2.jpg"
+    assert imported[:6] + imported[7:16] == source[:6] + source[7:16]
     assert '{% include toc title="Table" icon="file-text" %}' in imported
     assert sum(line.startswith("    Epoch[") for line in source) == 50
     assert not [line for line in imported if line.startswith("    Epoch[") or line.startswith("![")]
     removed = [line for line in source if line.startswith("    Epoch[") or line.startswith("![")]
     assert len(removed) == 52
     # Everything else is kept, in order.
-    assert [line for line in imported if line.strip()] == \
-        [line for line in source if line.strip() and line not in removed]
+    assert [line for line in imported if line.strip() and line != imported[6]] == \
+        [line for line in source if line.strip() and line not in removed and line != source[6]]
 
 
 @needs_seed
@@ -180,6 +184,21 @@ def test_import_removes_several_outputs_and_images_after_one_cell(tmp_path):
     assert path.read_text(encoding="utf-8") == "---\ntitle: Plot\n---\n```python\nprint(1)\nplot()\n```\n\n## Next\n"
     assert changes == ["line 9: removed 4 lines of pasted output after cell 1",
                        "line 15: removed stale image link ![png](output_1_1.png) after cell 1"]
+
+
+def test_import_copies_front_matter_images_from_the_old_blog(tmp_path):
+    old = tmp_path / "old"
+    source = write(old / "_posts/2020-01-02-x.md", "---\ntitle: X\nheader:\n  image: /assets/images/top.jpg\n"
+                                                 "  teaser: /images/t.png\nimage: https://example.com/x.png\n---\nHi\n")
+    write(old / "assets/images/top.jpg", "jpg")
+    path, changes = import_jekyll_post(source, tmp_path / "site")
+    assert changes == [
+        f"copied assets/images/top.jpg (front matter `header.image`) from {old}",
+        "line 5: commented out front matter `header.teaser`: /images/t.png is not in the site; add the file "
+        "as assets/images/t.png, point the line at /assets/images/t.png and uncomment it"]
+    assert (tmp_path / "site/assets/images/top.jpg").read_text() == "jpg"
+    assert path.read_text(encoding="utf-8") == ("---\ntitle: X\nheader:\n  image: /assets/images/top.jpg\n"
+                                                "  # teaser: /images/t.png\nimage: https://example.com/x.png\n---\nHi\n")
 
 
 def test_import_refuses_to_overwrite(tmp_path):
