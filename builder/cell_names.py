@@ -13,7 +13,10 @@ from builder.model import CodeCell, Post
 CELL_NAMES = r'''
 def _builder_cell_names(path, cells):
     import linecache
-    compiler = get_ipython().compile
+    try:
+        compiler = get_ipython().compile
+    except NameError:          # a Python kernel that is not IPython's: names stay as they are
+        return
     lines, pending = [], {}
     for fence, source in cells:
         pending.setdefault(source, []).append(fence)
@@ -21,14 +24,15 @@ def _builder_cell_names(path, cells):
     offset = [None]
 
     def cache(transformed_code, number=0, raw_code=None):
-        fences = pending.get(raw_code)
+        fences = pending.get(transformed_code if raw_code is None else raw_code)
         if not fences:
             offset[0] = None
             return original_cache(transformed_code, number, raw_code)
         offset[0] = fences.pop(0)
         # The post so far: tracebacks show no lines of cells that have not run.
         lines[len(lines):] = ["\n"] * (offset[0] - len(lines))
-        lines[offset[0]:] = [text + "\n" for text in raw_code.split("\n")]
+        source = transformed_code if raw_code is None else raw_code
+        lines[offset[0]:] = [text + "\n" for text in source.split("\n")]
         linecache.cache[path] = (sum(map(len, lines)), None, lines, path)
         return path
 

@@ -72,7 +72,7 @@ def display_output(post: Post, cell: CodeCell, mime: str, value, figures: dict, 
     if mime == "text/latex":
         return Output("latex", text=text.strip()) if latex_converts(text) else None
     if mime == "image/svg+xml":
-        svg = safe_svg(text)
+        svg = safe_svg(text) if len(text) <= MAX_FIGURE_BYTES else None
         return Output("svg", text=svg) if svg else None
     return Output("text", text=clean_text_output(VOLATILE_ADDRESS.sub(" at 0x…>", text)))
 
