@@ -8,7 +8,7 @@ ARGS ?=
 TITLE ?=
 REMOTE ?= origin
 
-.PHONY: site test serve new check frozen publish bench clean
+.PHONY: site test serve new check frozen publish bench clean fidelity
 
 site: $(STAMP)
 	$(PY) -m builder build $(ARGS)
@@ -35,6 +35,13 @@ publish: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
+
+# Someone else's Jekyll posts built by us and by Jekyll, compared post by post (fidelity/results.md).
+fidelity: $(STAMP)
+	@command -v jekyll >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jekyll >/dev/null; } || \
+		echo "fidelity: jekyll could not be installed"
+	$(PY) fidelity/run.py $(ARGS)
 
 clean: $(STAMP)
 	$(PY) -m builder clean

@@ -85,7 +85,7 @@ def markdown_extensions(settings: KramdownSettings, toc_marker: str = "") -> tup
     """Python-Markdown extensions and their configs for `settings`; code highlighting is the caller's."""
     extensions: list = ["pymdownx.superfences", "tables", "footnotes", "attr_list", "md_in_html",
                         "def_list", "abbr", "mdx_truly_sane_lists"]
-    configs: dict = {"mdx_truly_sane_lists": {"nested_indent": 2, "truly_sane": True}}
+    configs: dict = {"mdx_truly_sane_lists": {"nested_indent": 2, "truly_sane": False}}
     if settings.smart_quotes or settings.typographic_symbols:
         extensions.append("smarty")
         configs["smarty"] = smarty_config(settings)
@@ -93,7 +93,7 @@ def markdown_extensions(settings: KramdownSettings, toc_marker: str = "") -> tup
         extensions.append("nl2br")
     extensions.append(KramdownBlocksExtension(
         ids=("kramdown" if settings.input == "kramdown" else "gfm") if settings.auto_ids else "",
-        id_prefix=settings.auto_id_prefix, toc_marker=toc_marker))
+        id_prefix=settings.auto_id_prefix, toc_marker=toc_marker, gfm=settings.input == "GFM"))
     return extensions, configs
 
 

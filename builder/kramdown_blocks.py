@@ -16,7 +16,7 @@ import xml.etree.ElementTree as etree
 from collections import Counter
 
 import markdown
-from markdown.blockprocessors import BlockQuoteProcessor
+from markdown.blockprocessors import BlockQuoteProcessor, HashHeaderProcessor
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.toc import remove_fnrefs, render_inner_html, strip_tags
@@ -29,14 +29,17 @@ HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 class KramdownBlocksExtension(Extension):
     """`ids`: "gfm", "kramdown" or "" (no automatic ids); `toc_marker` stands where `{:toc}` asks."""
 
-    def __init__(self, ids: str = "gfm", id_prefix: str = "", toc_marker: str = ""):
+    def __init__(self, ids: str = "gfm", id_prefix: str = "", toc_marker: str = "", gfm: bool = True):
         super().__init__()
-        self.ids, self.id_prefix, self.toc_marker = ids, id_prefix, toc_marker
+        self.ids, self.id_prefix, self.toc_marker, self.gfm = ids, id_prefix, toc_marker, gfm
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         # After fenced code is stashed (25), before raw HTML blocks are (20).
         md.preprocessors.register(DirectivesPreprocessor(md, self.toc_marker), "kramdown_directives", 22)
+        md.preprocessors.register(ListIndentPreprocessor(md), "kramdown_list_indents", 21)
         md.parser.blockprocessors.register(SeparateBlockQuoteProcessor(md.parser), "quote", 20)
+        if self.gfm:
+            md.parser.blockprocessors.register(GfmHashHeaderProcessor(md.parser), "hashheader", 70)
         # Before the inline stage (20), while cells still hold their source text.
         md.treeprocessors.register(TableGroupsTreeprocessor(md), "kramdown_tables", 25)
         if self.ids == "kramdown":
@@ -104,12 +107,17 @@ class HeadingIdTreeprocessor(Treeprocessor):
 
 
 class EmptyIdTreeprocessor(Treeprocessor):
-    """Removes the empty ids that kept the toc extension from inventing its own."""
+    """Removes the empty ids that kept the toc extension from inventing its own, and the rule
+    Python-Markdown puts above the footnotes (kramdown has none)."""
 
     def run(self, root: etree.Element) -> None:
         for element in root.iter():
             if element.tag in HEADINGS and element.get("id") == "":
                 del element.attrib["id"]
+        for footnotes in root.iter("div"):
+            rule = footnotes.find("hr")
+            if "footnote" in (footnotes.get("class") or "").split() and rule is not None:
+                footnotes.remove(rule)
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -168,6 +176,63 @@ class SeparateBlockQuoteProcessor(BlockQuoteProcessor):
     def lastChild(self, parent: etree.Element) -> etree.Element | None:
         sibling = super().lastChild(parent)
         return None if sibling is not None and sibling.tag == "blockquote" else sibling
+
+
+# ---- GFM headings, list indents --------------------------------------------
+
+class GfmHashHeaderProcessor(HashHeaderProcessor):
+    """GFM input: `#word` is text, a heading needs a blank after its #s."""
+
+    RE = re.compile(r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:[ \t](?:\\.|[^\\#]|#+(?=[^#\n]))*?)?)#*(?:\n|$)")
+
+
+LIST_MARKER = re.compile(r"^( *)(?:[*+-]|\d+\.)[ \t]+\S")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+class ListIndentPreprocessor(Preprocessor):
+    """Re-indents list items by two blanks a level, as the two-blank list extension reads them.
+
+    kramdown nests an item under the one before when it is indented further, by any amount (authors
+    write two, three or four blanks), and reads a list indented by one to three blanks after a
+    paragraph as a list. Each item's lines keep their indent relative to its marker.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        result: list[str] = []
+        stack: list[int] = []        # original indents of the open items, outermost first
+        shift, in_fence, in_math, blank_before = 0, False, False, True
+        for line in lines:
+            if FENCE.match(line):
+                in_fence = not in_fence
+            if line.count("$$") % 2:   # display math: a "- b" line there is TeX, not a list
+                in_math = not in_math
+            marker = None if in_fence or in_math else LIST_MARKER.match(line)
+            if marker and (stack or blank_before or len(marker[1]) == 0) and len(marker[1]) < 4 + 4 * len(stack):
+                if not stack and not blank_before:
+                    result.append("")   # GFM: a list may interrupt a paragraph
+                shift = self.place(stack, len(marker[1]))
+            elif line.strip() and not line[:1].isspace() and blank_before:
+                stack, shift = [], 0   # a block at the margin after a blank line ends the list
+            result.append(shifted(line, shift) if stack else line)
+            blank_before = not line.strip()
+        return result
+
+    @staticmethod
+    def place(stack: list[int], indent: int) -> int:
+        """Push or pop `stack` for an item at `indent`; the shift that puts it at two blanks a level."""
+        while stack and indent < stack[-1]:
+            stack.pop()
+        if not stack or indent > stack[-1]:
+            stack.append(indent)
+        return 2 * (len(stack) - 1) - indent
+
+
+def shifted(line: str, shift: int) -> str:
+    if shift >= 0 or not line.strip():
+        return " " * shift + line if line.strip() else line
+    blanks = len(line) - len(line.lstrip(" "))
+    return line[min(blanks, -shift):]
 
 
 # ---- kramdown extensions: {::options}, {::comment}, {::nomarkdown}, {:toc} ----------------------

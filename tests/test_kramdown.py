@@ -126,6 +126,7 @@ def test_abbreviation():
 def test_footnote_text():
     html = ours("Text[^1].\n\n[^1]: Note.")
     assert 'href="#fn:1"' in html and '<li id="fn:1">' in html and "Note." in html
+    assert "<hr" not in html   # kramdown draws no rule above the notes
 
 
 def test_blockquotes_separated_by_a_blank_line_stay_separate():
@@ -219,3 +220,32 @@ def test_bad_settings_are_reported():
     with pytest.raises(ConfigError, match="`kramdown` must be a mapping"):
         kramdown_settings("on")
     assert unused_keys({"auto_ids": True, "toc_levels": "1..3", "parse_links": 1}) == ["parse_links"]
+
+
+def test_list_indented_after_a_paragraph_is_a_list_and_two_blanks_still_nest_in_a_list():
+    assert_like_kramdown("A few:\n\n  * one\n  * two\n    * nested\n\nAfter.\n\n* a\n\n  * b", """
+<p>A few:</p>
+<ul><li>one</li><li>two<ul><li>nested</li></ul></li></ul>
+<p>After.</p>
+<ul><li><p>a</p><ul><li>b</li></ul></li></ul>""")
+
+
+def test_gfm_heading_needs_a_blank_after_the_hashes():
+    assert_like_kramdown("#dowork\n:   Coined\n\n# Real", """
+<dl><dt>#dowork</dt><dd>Coined</dd></dl>
+<h1 id="real">Real</h1>""")
+
+
+def test_nesting_by_four_blanks_and_three_blanks():
+    assert_like_kramdown("  * a\n      * b\n          * c\n  * d\n\n1. one\n   1. sub\n2. two", """
+<ul><li>a<ul><li>b<ul><li>c</li></ul></li></ul></li><li>d</li></ul>
+<ol><li>one<ol><li>sub</li></ol></li><li>two</li></ol>""")
+
+
+def test_loose_list_stays_one_list():
+    assert_like_kramdown("* a\n\n    more\n\n* b", "<ul><li><p>a</p><p>more</p></li><li><p>b</p></li></ul>")
+
+
+def test_list_interrupts_a_paragraph_but_not_display_math():
+    assert_like_kramdown("Para\n* a\n* b", "<p>Para</p><ul><li>a</li><li>b</li></ul>")
+    assert "<li>" not in ours("Text\n$$\na\n- b\n$$")
