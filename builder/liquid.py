@@ -80,13 +80,17 @@ class Reported:
 SETS_VARIABLE = re.compile(r"^(?:capture|assign|for|increment|decrement)\s+([\w-]+)")
 
 
+# The inner tags of a block tag: part of its problem once the block tag is reported.
+BRANCHES = {"else": {"if", "unless", "case", "for"}, "elsif": {"if", "unless"}, "when": {"case"}}
+
+
 def expand_token(match: re.Match, text: str, context: LiquidContext, where: Location,
                  reported: Reported) -> tuple[str, int]:
     """(what replaces the token, where reading goes on)."""
     if match["expr"] is not None:
         return expand_variable(match["expr"], context, where, reported.variables), match.end()
     name = match["tag"].partition(" ")[0]
-    if name.startswith("end") and name[3:] in reported.tags:
+    if name.startswith("end") and name[3:] in reported.tags or reported.tags & BRANCHES.get(name, set()):
         return "", match.end()
     try:
         return expand_tag(match, text, context, where)

@@ -189,3 +189,9 @@ def test_problems_can_be_collected_across_texts():
     assert expand_liquid("{{ page.title | escape }}", make_context(), "posts/x.md", 5, problems) == \
         "Linear &lt;regression&gt;"
     assert [str(p).split("\n")[0] for p in problems] == ["posts/x.md:3: unsupported Liquid tag `{% if %}`"]
+
+
+def test_the_inner_tags_of_an_unsupported_block_are_not_reported_again():
+    error = expand_error("{% if page.x %}\na\n{% elsif page.y %}\nb\n{% else %}\nc\n{% endif %}\n{% else %}")
+    assert str(error).split("\n")[0] == "posts/x.md:1: unsupported Liquid tag `{% if %}`"
+    assert str(error).count("posts/x.md:") == 1      # not its elsif, else and endif
