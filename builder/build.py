@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import warnings
-from contextlib import nullcontext
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,11 +13,11 @@ from typing import Callable
 import jinja2
 
 from builder.config import SiteConfig, is_excluded, load_config
-from builder.errors import BuildError, ExecutionError, FreezeError, SourceError, SourceErrors, in_file_order
-from builder.drift import compare_records
-from builder.executor import ExecutionOptions, Progress, execute_post, executed_code
-from builder.freeze import (dump_record, executed_from_record, load_record, make_record,
-                            record_path, stale_reasons)
+from builder.errors import BuildError, ExecutionError, FreezeError, SourceErrors, in_file_order
+from builder.claims import claim_outputs
+from builder.executor import ExecutionOptions, executed_code
+from builder.interrupts import deferred
+from builder.freeze import UnreadableRecord, executed_from_record, load_record, record_path, stale_reasons
 from builder.incremental import (BuildState, SourceEntry, TemplateGraph, build_fingerprint, file_stat,
                                  load_state, render_key, save_state, sha256, state_file)
 from builder.links import missing_images
@@ -33,13 +30,13 @@ from builder.notebook import export_notebook, notebook_path
 from builder.render import RenderContext, markup, offers_notebook, render_post
 from builder.forked import map_with_helper
 from builder.render_pool import RenderPool, render_safely
+from builder.runs import Runs
 from builder.templates import THEME_DIR, make_environment
 from builder.urls import output_path
 from builder.warm import WarmPool, start_warm_pool
-from builder.writer import Writer, remove_source_files, write_source_file
+from builder.writer import Writer
 
 
-GPU_LOCK = threading.Lock()    # posts marked `device: cuda` run one at a time on the GPU
 PARALLEL_READ_MIN = 200        # changed sources below which a helper process costs more than it saves
 
 
@@ -92,9 +89,10 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
         reporter.finish(0)
         return build.result
     copy_assets(options.source, build.plan, config)       # after the runs: they may have made new figures
-    build.plan.writer.commit()
-    build.plan.record_outputs()
-    save_state(state_path, state, previous)
+    with deferred():                               # a Ctrl-C now waits: the site is all new or all old
+        build.plan.writer.commit()
+        build.plan.record_outputs()
+        save_state(state_path, state, previous)
     build.result.pages = len(build.plan.writer.produced | build.plan.writer.kept)
     reporter.finish(build.result.pages, rendered=build.plan.rendered)
     return build.result
@@ -119,8 +117,12 @@ def read_sources(options: BuildOptions, config: SiteConfig, previous: BuildState
         raise SourceErrors(unreadable)
     remember_sources(options.source, pages + posts, state)
     posts, pages = select_posts(posts, options), select_posts(pages, options)
-    check_unique_urls(posts + pages)
-    return Sources(posts, pages, unreadable)
+    claimed, clashes = claim_outputs(posts + pages, options.keep_going)
+    if clashes and not options.keep_going:
+        raise clashes[0] if len(clashes) == 1 else SourceErrors(clashes)
+    kept = {post.path for post in claimed}
+    return Sources([p for p in posts if p.path in kept], [p for p in pages if p.path in kept],
+                   unreadable + clashes)
 
 
 @dataclass
@@ -182,11 +184,26 @@ def render_and_run(build: SiteBuild, ready: list[ExecutedPost], to_run: list,
     keys = {executed.post.path: post_page_key(executed, context, build.links_of(executed.post), plan)
             for executed in ready}
     pool.submit([executed for executed in ready if not page_unchanged(executed, keys, plan)])
-    runs = run_in_parallel(build, to_run)
-    if to_run:
-        prepare_rendering(build, [post for post, _ in to_run])
+    try:
+        runs = Runs(build, to_run)
+        try:
+            render_outcomes(build, pool, runs, keys, [post for post, _ in to_run], meanwhile)
+        finally:
+            runs.close()
+    finally:
+        pool.close()
+    for executed in ready:
+        write_notebook(executed, keys[executed.post.path], context, plan)
+
+
+def render_outcomes(build: SiteBuild, pool: RenderPool, runs: Runs, keys: dict[str, str],
+                    running: list[Post], meanwhile: Callable[[], None]) -> None:
+    """Write each page as it is rendered; stop at the first failure unless --keep-going."""
+    plan, context = build.plan, build.context
+    if running:
+        prepare_rendering(build, running)
     meanwhile()
-    finished = ((executed, render_safely(pool.render, executed)) for executed in runs)
+    finished = ((executed, render_safely(pool.render, executed)) for executed in runs.finished())
     for executed, outcome in chain(pool.results(), finished):
         post = executed.post
         if isinstance(outcome, BuildError):
@@ -200,8 +217,6 @@ def render_and_run(build: SiteBuild, ready: list[ExecutedPost], to_run: list,
         key = post_page_key(executed, context, build.links_of(post), plan)
         plan.write(outcome.path, key, outcome.content)
         write_notebook(executed, key, context, plan)
-    for executed in ready:
-        write_notebook(executed, keys[executed.post.path], context, plan)
 
 
 def page_unchanged(executed: ExecutedPost, keys: dict[str, str], plan: RenderPlan) -> bool:
@@ -325,7 +340,10 @@ def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Repo
     """Record a post's failure; its page from the previous build stays in place."""
     result.failures.append(error)
     reporter.failed(post.path, str(error))
-    page = output_path(post.url, post.path)
+    try:
+        page = output_path(post.url, post.path)
+    except BuildError:
+        return              # a URL that cannot be a page has no page to keep
     result.failed_pages.add(page)
     writer.keep(page)
 
@@ -394,15 +412,6 @@ def read_outcome(site_dir: Path, relative: str, path: Path, stat: tuple[int, int
     return SourceEntry(stat, digest, post)
 
 
-def check_unique_urls(posts: list[Post]) -> None:
-    seen: dict[str, str] = {}
-    for post in posts:
-        if post.url in seen:
-            raise SourceError(f"the URL {post.url} is also claimed by {seen[post.url]}", post.path,
-                              "Give one of the two posts a different `permalink:` or file name.")
-        seen[post.url] = post.path
-
-
 def select_posts(posts: list[Post], options: BuildOptions) -> list[Post]:
     """Drop unpublished posts and posts dated in the future unless asked for."""
     now = build_time()
@@ -439,7 +448,7 @@ def plan_posts(build: SiteBuild, posts: list[Post]):
     for post in posts:
         plan = plan_post(post, build.config, options)
         if isinstance(plan, ExecutedPost):
-            if post.executes and options.execute:
+            if runs_code(post) and options.execute:
                 reporter.cached(post)
             ready.append(plan)
         elif isinstance(plan, BuildError):
@@ -453,9 +462,13 @@ def plan_posts(build: SiteBuild, posts: list[Post]):
 
 def plan_post(post: Post, config: SiteConfig, options: BuildOptions):
     """An ExecutedPost when nothing must run, a list of reasons to run, or a BuildError."""
-    if not post.executes:
+    if not runs_code(post):
         return ExecutedPost(post, {}, {}, from_cache=True)
-    record = load_record(options.source, post)
+    try:
+        record = load_record(options.source, post)
+    except UnreadableRecord as unreadable:   # run the post again where it can run
+        can_run = options.execute and not options.frozen and not needs_missing_gpu(post)
+        return [f"record unreadable: {unreadable.reason}"] if can_run else unreadable
     if not options.execute:
         return executed_from_record(post, record) if record else ExecutedPost(post, {}, {}, from_cache=True)
     exec_options = execution_options(post, config)
@@ -473,6 +486,11 @@ def plan_post(post: Post, config: SiteConfig, options: BuildOptions):
         return ["forced"]
     reasons = stale_reasons(record, post, exec_options, options.source)
     return reasons or executed_from_record(post, record)
+
+
+def runs_code(post: Post) -> bool:
+    """Whether the post has code to run (front matter `execute: false` shows it without running)."""
+    return post.executes and post.get("execute", True) is not False
 
 
 def needs_missing_gpu(post: Post) -> bool:
@@ -506,61 +524,6 @@ def forced(post: Post, options: BuildOptions) -> bool:
         return True
     return bool(options.force) and any(name in (post.path, Path(post.path).name, Path(post.path).stem)
                                        for name in options.force)
-
-
-def run_in_parallel(build: SiteBuild, to_run: list):
-    """Start every run now; return an iterator over the runs' results as they finish."""
-    pool = ThreadPoolExecutor(max_workers=max(1, build.options.jobs))
-    pending: dict[Future, Post] = {}
-    for post, reasons in to_run:
-        build.reporter.running(post, reasons)
-        pending[pool.submit(run_post, build, post)] = post
-    return finished_runs(build, pool, pending)
-
-
-def finished_runs(build: SiteBuild, pool: ThreadPoolExecutor, pending: dict[Future, Post]):
-    options = build.options
-    with pool:
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: pending[f].path):
-                post = pending.pop(future)
-                try:
-                    yield future.result()
-                except BuildError as error:
-                    build.failed(post, error)
-                    if not options.keep_going:
-                        for other in pending:
-                            other.cancel()
-                        return
-                    fallback = last_good(post, options)
-                    if fallback is not None:
-                        yield fallback
-
-
-def last_good(post: Post, options: BuildOptions) -> ExecutedPost | None:
-    record = load_record(options.source, post)
-    return executed_from_record(post, record) if record else None
-
-
-def run_post(build: SiteBuild, post: Post) -> ExecutedPost:
-    """Execute one post, store its figures and freeze record, and return its outputs."""
-    config, options, reporter = build.config, build.options, build.reporter
-    exec_options = execution_options(post, config)
-    progress = Progress(on_cell=reporter.cell, on_output=reporter.output if options.verbose else None)
-    previous = load_record(options.source, post) if forced(post, options) else None
-    with GPU_LOCK if str(post.get("device") or "").startswith("cuda") else nullcontext():
-        run = execute_post(post, options.source, exec_options, progress, warm=build.warm)
-    folder = f"assets/img/{post.slug}"
-    for path, data in sorted(run.figures.items()):
-        write_source_file(options.source, path, data, folder)
-    remove_source_files(options.source, folder, set(run.figures))
-    record = make_record(post, exec_options, run, options.source)
-    write_source_file(options.source, record_path(post), dump_record(record), "_freeze")
-    reporter.executed(post, run.seconds)
-    for line in compare_records(previous, record) if previous else ():
-        reporter.note(f"drift   {post.path}: {line}")
-    return executed_from_record(post, record, from_cache=False)
 
 
 def copy_assets(site_dir: Path, plan: RenderPlan, config: SiteConfig) -> None:

@@ -11,7 +11,10 @@ import warnings
 from datetime import date
 from pathlib import Path
 
+from builder import interrupts
 from builder.errors import BuildError, ConfigError
+from builder.interrupts import Interrupted
+from builder.lock import build_lock
 
 
 def parser() -> argparse.ArgumentParser:
@@ -69,10 +72,23 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except Interrupted as stop:
+        print(stop, file=sys.stderr)
+        return stop.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def run_build(args: argparse.Namespace) -> int:
     check_source(args.source)
+    interrupts.install()
+    with build_lock(args.source):
+        return locked_build(args)
+
+
+def locked_build(args: argparse.Namespace) -> int:
+    """The build itself, once this process holds the site folder's lock."""
     force = force_option(args.force)
     warm = None if args.frozen or args.no_execute else early_warm_pool(args.source, force)
     from builder.build import BuildOptions, build_site     # imported while the kernels warm up

@@ -19,8 +19,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from builder.build import BuildOptions, build_site
+from builder.children import kill_descendants
 from builder.config import load_config
 from builder.errors import BuildError, ConfigError
+from builder.lock import build_lock
 from builder.progress import Reporter
 from builder.templates import THEME_DIR
 
@@ -102,10 +104,15 @@ class Rebuilder:
                 return
             self.build()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop after the running build, if any; its kernels are killed when it has not ended
+        within `timeout` seconds, so stopping never waits on a long training run."""
         self.stopping = True
         self.changed.set()
         if self.thread.is_alive():
+            self.thread.join(timeout)
+        if self.thread.is_alive():
+            kill_descendants()
             self.thread.join(timeout)
 
 
@@ -226,7 +233,10 @@ class Server:
         """Build once; publish the new generation with its error text (None on success)."""
         try:
             self.base = load_config(self.options.source).base
-            failures = build_site(self.options, Reporter(self.stream, verbose=self.options.verbose)).failures
+            # Rebuilds run while the HTTP and watchdog threads are alive: the build then renders
+            # in this process instead of forking workers (see builder.forked).
+            with build_lock(self.options.source):
+                failures = build_site(self.options, Reporter(self.stream, verbose=self.options.verbose)).failures
         except BuildError as error:
             failures = [error]
             self.say(f"error: {error}")

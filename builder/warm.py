@@ -74,6 +74,7 @@ def warmable_prefixes(names: list[str]) -> set[str]:
     return found & set(WARMABLE)
 
 
+NOT_EXECUTED = re.compile(r"---[ \t]*\n(?:(?!---).*\n)*?execute:[ \t]*false[ \t]*(?:#.*)?\n")   # front matter
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*python[^\n]*\n(.*?)^ {0,3}\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
@@ -91,7 +92,7 @@ def guess_codes(site_dir: Path, only: Callable[[Path], bool] = lambda path: True
                 cells = json.loads(text).get("cells", [])
                 codes.append("\n".join("".join(c.get("source", "")) for c in cells
                                        if c.get("cell_type") == "code"))
-            elif path.suffix in (".md", ".markdown"):
+            elif path.suffix in (".md", ".markdown") and not NOT_EXECUTED.match(text):
                 codes.append("\n".join(match[2] for match in FENCE.finditer(text)))
         except (OSError, ValueError, AttributeError):
             continue
@@ -411,7 +412,11 @@ class WarmPool:
             if self.closed or self.problem:
                 return None
             if modules not in self.zygotes:
-                self.zygotes[modules] = self.spawn(modules, f"builder-warm-{len(self.zygotes)}")
+                try:
+                    self.zygotes[modules] = self.spawn(modules, f"builder-warm-{len(self.zygotes)}")
+                except OSError as error:      # kernels then start the usual way
+                    self.problem = f"a zygote could not be started ({error})"
+                    return None
             name, zygote = self.zygotes[modules]
             if zygote.poll() is not None:
                 self.problem = f"a zygote exited with status {zygote.returncode}"
