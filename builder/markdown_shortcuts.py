@@ -34,6 +34,13 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "html": ("<",),
     "entity": ("&",),
     "em_strong": ("*", "_"),
+    # smarty's (kramdown typography), run by its own inline stage: see ShortcutsExtension.
+    "smarty-ellipses": ("...",),
+    "smarty-em-dashes": ("---",),
+    "smarty-en-dashes": ("--",),
+    "smarty-left-angle-quotes": ("<<",),
+    "smarty-right-angle-quotes": (">>",),
+    **{f"smarty-quotes-{index}": ("'", '"') for index in range(15)},
 }
 
 
@@ -90,6 +97,10 @@ class ShortcutsExtension(Extension):
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.treeprocessors.register(TriggeredInlineProcessor(md), "inline", 20)
+        if "smarty" in md.treeprocessors:   # typography has an inline stage of its own
+            smarty = TriggeredInlineProcessor(md)
+            smarty.inlinePatterns = md.treeprocessors["smarty"].inlinePatterns
+            md.treeprocessors.register(smarty, "smarty", 6)
         for name, triggers in BLOCK_TRIGGERS.items():
             if name in md.parser.blockprocessors:
                 skip_unless_triggered(md.parser.blockprocessors[name], triggers)

@@ -9,7 +9,8 @@ PIECES = ["word", " ", "  \n", "\n", "\n\n", "*", "**", "_", "__", "`", "``", "[
           "x", "1", "2", "a_b", "http://e.org/x", "<http://e.org>", "<me@e.org>", "<b>", "</b>",
           "[^1]", "[^1]: note", "[ref]: http://e.org", "# ", "## ", "- ", "1. ", "> ", "    ", "|", "---",
           "{: #id }", "{: .c }", "```", "~~~", "=", "===", "-", "***", "___", "| a | b |", "|---|---|",
-          "| x |", "a | b", "> ", ">", "#", "###", "]:", "[x]: /u \"t\""]
+          "| x |", "a | b", "> ", ">", "#", "###", "]:", "[x]: /u \"t\"",
+          "'", '"', "--", "---", "...", "<<", ">>", "'90s", "can't", '"q"']
 lines = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
 documents = st.lists(lines, max_size=12).map("\n".join)
 
@@ -35,6 +36,7 @@ def convert(md, source: str) -> tuple[str, str]:
 @example("# h\n\n###### h6 #")
 @example("Text[^1].\n\n[^1]:note")
 @example("[r]\n\n[r]:/u")
+@example("\"q\" can't -- --- ... <<a>> '90s")
 def test_same_html_as_stock_python_markdown(source):
     assert convert(new_markdown({}), source) == convert(stock_markdown(), source)
 
@@ -58,6 +60,12 @@ def test_every_stock_pattern_in_our_markdown_has_triggers():
     md = new_markdown({})
     untriggered = [name for name in (item.name for item in md.inlinePatterns._priority) if name not in TRIGGERS]
     assert untriggered == []
+
+
+def test_every_typography_pattern_has_triggers():
+    smarty = new_markdown({}).treeprocessors["smarty"]
+    assert isinstance(smarty, TriggeredInlineProcessor)
+    assert [item.name for item in smarty.inlinePatterns._priority if item.name not in TRIGGERS] == []
 
 
 def test_every_block_trigger_names_a_registered_processor():
