@@ -18,7 +18,7 @@ SKIPPED = {"aside", "script", "style"}
 class Article:
     text: str                 # whitespace collapsed to single spaces
     heading_ids: tuple[str, ...]
-    structure: tuple[str, ...]    # start tags of STRUCTURE elements, in order
+    structure: tuple[str, ...]    # start and end ("/ul") tags of STRUCTURE elements, in order
 
 
 class ArticleParser(HTMLParser):
@@ -49,6 +49,8 @@ class ArticleParser(HTMLParser):
             self.depth = 1
 
     def handle_endtag(self, tag):
+        if self.depth and not self.skip_depth and tag in STRUCTURE and tag not in VOID:
+            self.tags.append("/" + tag)   # end tags too: nesting is structure
         if self.done or not self.depth or tag in VOID:
             return
         self.depth -= 1
