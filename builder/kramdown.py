@@ -86,6 +86,9 @@ def markdown_extensions(settings: KramdownSettings, toc_marker: str = "") -> tup
     extensions: list = ["pymdownx.superfences", "tables", "footnotes", "attr_list", "md_in_html",
                         "def_list", "abbr", "mdx_truly_sane_lists"]
     configs: dict = {"mdx_truly_sane_lists": {"nested_indent": 2, "truly_sane": False}}
+    if settings.input == "GFM":   # ~~struck~~; a single ~ stays a tilde, as in GFM
+        extensions.append("pymdownx.tilde")
+        configs["pymdownx.tilde"] = {"subscript": False}
     if settings.smart_quotes or settings.typographic_symbols:
         extensions.append("smarty")
         configs["smarty"] = smarty_config(settings)

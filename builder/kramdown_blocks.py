@@ -7,6 +7,7 @@
 - `{::options .../}` and `{::comment}...{:/}` vanish, `{::nomarkdown}...{:/}` passes through
   untouched, and a `{:toc}` list becomes the table of contents.
 - Two blockquotes separated by a blank line stay two blockquotes.
+- An attribute list on the line after a list, a blockquote or a table applies to it.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.toc import remove_fnrefs, render_inner_html, strip_tags
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import HTML_PLACEHOLDER_RE
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
@@ -36,7 +38,9 @@ class KramdownBlocksExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         # After fenced code is stashed (25), before raw HTML blocks are (20).
         md.preprocessors.register(DirectivesPreprocessor(md, self.toc_marker), "kramdown_directives", 22)
+        md.preprocessors.register(BlockAttributesPreprocessor(md), "kramdown_block_attributes", 21.5)
         md.preprocessors.register(ListIndentPreprocessor(md), "kramdown_list_indents", 21)
+        md.treeprocessors.register(BlockAttributesTreeprocessor(md), "kramdown_block_attributes", 26)
         md.parser.blockprocessors.register(SeparateBlockQuoteProcessor(md.parser), "quote", 20)
         if self.gfm:
             md.parser.blockprocessors.register(GfmHashHeaderProcessor(md.parser), "hashheader", 70)
@@ -166,6 +170,57 @@ def separator_kind(row: etree.Element) -> str | None:
     if not text or not SEPARATOR_CELL.match(text) or not re.search(r"[-=]", text):
         return None
     return "=" if text.lstrip("|+: ").startswith("=") else "-"
+
+
+# ---- attribute lists after lists and blockquotes -----------------------------------------------
+
+BLOCK_ATTRIBUTES = re.compile(r"^\{:(?!:)\s*([^}]*?)\s*\}\s*$")
+ATTRIBUTES_MARK = "\ue001kramdown-attributes:"
+
+
+class BlockAttributesPreprocessor(Preprocessor):
+    """Moves `{: ...}` after a list or blockquote into a block of its own, marked for the tree.
+
+    Python-Markdown would give the attributes to the last item or paragraph inside.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        result: list[str] = []
+        for line in lines:
+            match = BLOCK_ATTRIBUTES.match(line)
+            if match and not TOC_REQUEST.match(line) and self.after_list_or_quote(result):
+                result.extend(["", ATTRIBUTES_MARK + match[1], ""])
+            else:
+                result.append(line)
+        return result
+
+    @staticmethod
+    def after_list_or_quote(lines: list[str]) -> bool:
+        if not lines or not lines[-1].strip():
+            return False
+        start = len(lines) - 1
+        while start > 0 and lines[start - 1].strip():
+            start -= 1
+        first = lines[start]
+        # An indented block continues a list item (or is indented code: the IAL is then the code's).
+        return bool(LIST_MARKER.match(first) or first.lstrip()[:1] in (">", "|") or first[:1] in (" ", "\t"))
+
+
+class BlockAttributesTreeprocessor(Treeprocessor):
+    """Gives each marked attribute list to the element before it, and drops the marker."""
+
+    def run(self, root: etree.Element) -> None:
+        for parent in list(root.iter()):
+            for index, child in reversed(list(enumerate(parent))):
+                text = child.text or ""
+                if child.tag == "p" and text.startswith(ATTRIBUTES_MARK) and not len(child):
+                    if index and not is_stashed_html(parent[index - 1]):   # highlighted code: as-is
+                        AttrListTreeprocessor(self.md).assign_attrs(parent[index - 1], text[len(ATTRIBUTES_MARK):])
+                    parent.remove(child)
+
+
+def is_stashed_html(element: etree.Element) -> bool:
+    return element.tag == "p" and not len(element) and bool(HTML_PLACEHOLDER_RE.fullmatch((element.text or "").strip()))
 
 
 # ---- blockquotes --------------------------------------------------------------------------------

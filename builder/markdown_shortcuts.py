@@ -34,6 +34,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "html": ("<",),
     "entity": ("&",),
     "em_strong": ("*", "_"),
+    "delimiter": ("~",),   # pymdownx.tilde's ~~struck~~ (no other pymdownx delimiter is loaded)
     # smarty's (kramdown typography), run by its own inline stage: see ShortcutsExtension.
     "smarty-ellipses": ("...",),
     "smarty-em-dashes": ("---",),

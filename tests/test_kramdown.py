@@ -11,7 +11,7 @@ from builder.kramdown_blocks import gfm_id, kramdown_id
 from builder.markup import CellExtension, configured_markdown
 
 # Tags that carry structure; the rest (Pygments' spans, wrapping divs) are presentation.
-STRUCTURE = {"p", "ul", "ol", "li", "pre", "code", "blockquote", "dl", "dt", "dd", "abbr", "em",
+STRUCTURE = {"p", "ul", "ol", "li", "del", "pre", "code", "blockquote", "dl", "dt", "dd", "abbr", "em",
              "strong", "a", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "sup", "h1", "h2",
              "h3", "h4", "h5", "h6"}
 KEPT_ATTRIBUTES = {"id", "title", "rules", "href", "class"}
@@ -249,3 +249,17 @@ def test_loose_list_stays_one_list():
 def test_list_interrupts_a_paragraph_but_not_display_math():
     assert_like_kramdown("Para\n* a\n* b", "<p>Para</p><ul><li>a</li><li>b</li></ul>")
     assert "<li>" not in ours("Text\n$$\na\n- b\n$$")
+
+
+def test_attribute_list_after_a_list_blockquote_or_table_applies_to_it():
+    assert_like_kramdown("* a\n* b\n{: .list}\n\n> quote\n{: .q}\n\nPara\n{: .notice--info}\n\n1. x\n\n   more\n{: .o}", """
+<ul class="list"><li>a</li><li>b</li></ul>
+<blockquote class="q"><p>quote</p></blockquote>
+<p class="notice--info">Para</p>
+<ol class="o"><li><p>x</p><p>more</p></li></ol>""")
+    assert_like_kramdown("| a |\n|---|\n| b |\n{: .t}", "<table class=\"t\"><thead><tr><th>a</th></tr></thead>"
+                                                      "<tbody><tr><td>b</td></tr></tbody></table>")
+
+
+def test_gfm_strikethrough_but_no_subscript():
+    assert_like_kramdown("H~2~O ~~del~~ a~~b~~c", "<p>H~2~O <del>del</del> a<del>b</del>c</p>")
