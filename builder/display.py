@@ -33,6 +33,7 @@ def collect_outputs(post: Post, cells: list[CodeCell], nb_cells: list) -> tuple[
 
 
 def merge_streams(outputs: list) -> list:
+    """Consecutive outputs of one stream as one, as a notebook shows them."""
     merged: list = []
     for output in outputs:
         previous = merged[-1] if merged else None
@@ -78,14 +79,17 @@ def display_output(post: Post, cell: CodeCell, mime: str, value, figures: dict, 
 
 
 def join_text(value: str | list[str]) -> str:
+    """A MIME bundle's value, which nbformat may store as a list of lines."""
     return value if isinstance(value, str) else "".join(value)
 
 
 def clean_traceback(lines: list[str]) -> str:
+    """A traceback's lines as plain text, without colours."""
     return strip_ansi("\n".join(lines))
 
 
 def latex_converts(tex: str) -> bool:
+    """Whether a text/latex output converts to MathML (else the next representation is shown)."""
     from builder.mathml import MathError, latex_html
     try:
         latex_html(tex)
@@ -96,6 +100,7 @@ def latex_converts(tex: str) -> bool:
 
 def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict, index: int,
                   mime: str = "image/png") -> Output:
+    """A PNG or JPEG figure: checked, stripped of metadata, added to `figures` under its name."""
     try:
         check_figure_count(index + 1, f"cell {cell.number}")
         name = figure_name(cell.options.get("label"), cell.number, index)
@@ -190,6 +195,7 @@ def safe_svg(text: str) -> str | None:
 
 
 def unsafe_element(element: etree.Element) -> bool:
+    """Whether an SVG element can run code or load another file."""
     if not isinstance(element.tag, str) or local_name(element.tag) in SVG_UNSAFE_ELEMENTS:
         return True
     # a style sheet may import or point at other files
@@ -198,10 +204,12 @@ def unsafe_element(element: etree.Element) -> bool:
 
 
 def local_name(tag: str) -> str:
+    """A tag or attribute name without its {namespace}."""
     return tag.rsplit("}", 1)[-1]
 
 
 def unsafe_attribute(name: str, value: str) -> bool:
+    """Whether an SVG attribute handles an event or points outside the image."""
     if local_name(name).lower().startswith("on"):
         return True
     if name in LINK_ATTRIBUTES:

@@ -35,6 +35,7 @@ def kernel_error(post: Post, kernel: str, error: Exception, started: bool) -> Ex
 
 
 def installed_kernels() -> str:
+    """The names of the installed kernels, for a hint."""
     try:
         from jupyter_client.kernelspec import KernelSpecManager
         names = sorted(KernelSpecManager().find_kernel_specs())

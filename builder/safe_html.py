@@ -42,6 +42,7 @@ def clean_markdown_output(html: str) -> str:
 
 
 def output_attributes() -> dict[str, set[str]]:
+    """nh3's allowed attributes, plus class, id, style and table layout."""
     attributes = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
     attributes["*"] = attributes.get("*", set()) | {"class", "id", "style", "title", "lang", "dir"}
     for tag in ("table", "thead", "tbody", "tfoot", "tr", "th", "td", "col", "colgroup"):
