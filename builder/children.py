@@ -13,12 +13,24 @@ import time
 REAP_SECONDS = 1.0         # how long killed children get to disappear before we stop waiting
 
 
-def single_threaded() -> bool:
-    """True when this process runs only one thread, so that a fork cannot inherit a held lock."""
-    try:
-        return len(os.listdir("/proc/self/task")) == 1
-    except OSError:
-        return threading.active_count() == 1
+def single_threaded(grace: float = 0.05) -> bool:
+    """True when this process runs only one thread, so that a fork cannot inherit a held lock.
+
+    A thread just joined may still be listed by the system for a moment: when Python knows of
+    no other thread, the answer waits up to `grace` seconds for the listing to agree.
+    """
+    if threading.active_count() != 1:
+        return False
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            if len(os.listdir("/proc/self/task")) == 1:
+                return True
+        except OSError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.001)
 
 
 def child_pids(parent: int) -> list[int]:
@@ -46,15 +58,16 @@ def descendants(root: int | None = None) -> list[int]:
     return found
 
 
-def kill_descendants(timeout: float = REAP_SECONDS) -> list[int]:
-    """SIGKILL every process below this one, reap our own children; return the pids killed.
+def kill_descendants(timeout: float = REAP_SECONDS, spare: frozenset[int] = frozenset()) -> list[int]:
+    """SIGKILL every process below this one except `spare` (processes that were there before the
+    work being ended started; their own new children are killed), reap; return the pids killed.
 
     Sweeps until none is left (a zygote may fork a kernel between two sweeps), within `timeout`.
     """
     killed: list[int] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = descendants()
+        pids = [pid for pid in descendants() if pid not in spare]
         if not pids:
             break
         for pid in pids:
@@ -63,21 +76,20 @@ def kill_descendants(timeout: float = REAP_SECONDS) -> list[int]:
             except OSError:
                 pass
         killed.extend(pid for pid in pids if pid not in killed)
-        reap_children(deadline)
+        reap(pids, deadline)
     return killed
 
 
-def reap_children(deadline: float) -> None:
-    """Collect the exit status of dead children of this process until none is dead or time is up."""
-    while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            if not child_pids(os.getpid()):
-                return
-            time.sleep(0.005)
+def reap(pids: list[int], deadline: float) -> None:
+    """Collect the exit status of those of `pids` that are our children, until `deadline`."""
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] != 0:
+                    break
+            except ChildProcessError:      # not our child, or already collected
+                break
+            time.sleep(0.002)
 
 
 def join_threads(threads: list[threading.Thread], timeout: float) -> list[threading.Thread]:

@@ -1,9 +1,14 @@
 """Ctrl-C (SIGINT) and SIGTERM during a build: stop at once, clean up, write nothing half-way.
 
 The first signal raises `Interrupted` in the main thread, so every `finally` on the way out runs
-(kernels and workers are killed and reaped); a second one ends the process at once. Inside
-`deferred()` (the step that puts the new site in place) a signal waits until the step is done,
-so the output is either the previous build's or this build's, never a mix.
+(kernels and workers are killed and reaped); a second one ends the process at once, and so does
+a clean-up that takes longer than CLEANUP_SECONDS. Inside `deferred()` (the step that puts the
+new site in place) a signal waits until the step is done, so the output is either the previous
+build's or this build's, never a mix.
+
+An exception raised inside the import machinery can leave an import lock held (and other
+threads importing then wait forever), and one raised inside a weakref callback or `__del__` is
+printed and dropped. A signal that lands there is retried a moment later instead.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from typing import Iterator
 from builder.children import kill_descendants
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
+RETRY_SECONDS = 0.05        # a signal that came at an unsafe moment is acted on this much later
+CLEANUP_SECONDS = 5.0       # the clean-up after a signal ends the process after this, at the latest
 _deferring: list[bool] = []
 _pending: list[int] = []
 _raised: list[int] = []
@@ -43,17 +50,46 @@ def install() -> None:
     _raised.clear()
     for signum in HANDLED:
         signal.signal(signum, _on_signal)
+    signal.signal(signal.SIGALRM, _on_alarm)
 
 
 def _on_signal(signum: int, frame) -> None:
-    if _deferring:
-        _pending.append(signum)
-        return
     if _raised:                      # asked twice: no more clean-up, end now
-        kill_descendants(0.5)
-        os._exit(128 + signum)
+        _end_now(_raised[0])
+    if _deferring or _unsafe(frame):
+        _pending[:] = [signum]
+        if not _deferring:
+            signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
+        return
+    _raise(signum, after_commit=False)
+
+
+def _on_alarm(signum: int, frame) -> None:
+    if _raised:                      # the clean-up did not finish in time
+        _end_now(_raised[0])
+    if _pending:
+        _on_signal(_pending.pop(), frame)
+
+
+def _raise(signum: int, after_commit: bool) -> None:
     _raised.append(signum)
-    raise Interrupted(signum)
+    signal.setitimer(signal.ITIMER_REAL, CLEANUP_SECONDS)
+    raise Interrupted(signum, after_commit)
+
+
+def _unsafe(frame) -> bool:
+    """Whether the code running is the import machinery or a finalizer (see the module doc)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.startswith("<frozen importlib") or code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _end_now(signum: int) -> None:
+    kill_descendants(0.5)
+    os._exit(128 + signum)
 
 
 @contextmanager
@@ -65,7 +101,5 @@ def deferred() -> Iterator[None]:
     finally:
         _deferring.pop()
     if _pending and not _deferring and not _raised:
-        signum = _pending[0]
-        _pending.clear()
-        _raised.append(signum)
-        raise Interrupted(signum, after_commit=True)
+        signum = _pending.pop()
+        _raise(signum, after_commit=True)

@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from builder.children import kill_descendants
+from builder.children import descendants, kill_descendants
 from builder.drift import compare_records
 from builder.errors import BuildError, ExecutionError
 from builder.executor import Progress, execute_post
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from builder.build import SiteBuild
 
 GPU_LOCK = threading.Lock()    # posts marked `device: cuda` run one at a time on the GPU
-STOP_SECONDS = 1.5             # how long threads of killed kernels get to notice and clean up
+STOP_SECONDS = 1.0             # how long threads of killed kernels get to notice and clean up
 
 
 class Runs:
@@ -35,6 +35,7 @@ class Runs:
     def __init__(self, build: SiteBuild, to_run: list[tuple[Post, list[str]]]):
         self.build = build
         self.pending: dict[Future, Post] = {}
+        self.spare = frozenset(descendants())     # not this stage's: the zygotes, a test's helpers
         self.executor = ThreadPoolExecutor(max_workers=max(1, build.options.jobs)) if to_run else None
         for post, reasons in to_run:
             build.reporter.running(post, reasons)
@@ -67,7 +68,7 @@ class Runs:
         self.executor.shutdown(wait=False, cancel_futures=True)
         running = [future for future in self.pending if not future.done()]
         if running:
-            kill_descendants()
+            kill_descendants(spare=self.spare)
             wait(running, timeout=STOP_SECONDS)
         else:
             self.executor.shutdown(wait=True)       # every thread is idle: they exit at once

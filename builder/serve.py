@@ -19,7 +19,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from builder.build import BuildOptions, build_site
-from builder.children import kill_descendants
+from builder.children import descendants, kill_descendants
 from builder.config import load_config
 from builder.errors import BuildError, ConfigError
 from builder.lock import build_lock
@@ -89,6 +89,7 @@ class Rebuilder:
         self.build, self.delay = build, delay
         self.changed = threading.Event()
         self.stopping = False
+        self.spare = frozenset(descendants())     # processes that are not the rebuilds' own
         self.thread = threading.Thread(target=self.run, name="builder-rebuild", daemon=True)
 
     def request(self) -> None:
@@ -112,7 +113,7 @@ class Rebuilder:
         if self.thread.is_alive():
             self.thread.join(timeout)
         if self.thread.is_alive():
-            kill_descendants()
+            kill_descendants(spare=self.spare)
             self.thread.join(timeout)
 
 

@@ -189,8 +189,41 @@ def test_a_signal_mid_execution_stops_everything_and_leaves_the_site_untouched(t
     assert not (site / "_freeze/posts/2024-02-01-sleeper.json").exists()
 
 
+SIGINT_IN_COMMIT = """
+import os, signal, sys, time
+from builder import writer
+from builder.cli import main
+
+put_in_place = writer.Writer.commit
+
+def commit(self):
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)                  # the handler has run by now, and waits
+    put_in_place(self)
+
+writer.Writer.commit = commit
+sys.exit(main(["build"]))
+"""
+
+
+def test_sigint_while_the_site_is_put_in_place_finishes_that_step_first(tmp_path):
+    write(tmp_path / "posts/2024-01-01-one.md", "---\ntitle: One\n---\n\nText.\n")
+    cli = Cli(tmp_path)
+    assert cli.run("build").returncode == 0
+    write(tmp_path / "posts/2024-01-02-two.md", "---\ntitle: Two\n---\n\nMore text.\n")
+    result = subprocess.run([sys.executable, "-c", SIGINT_IN_COMMIT], cwd=tmp_path, env=cli.env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130
+    assert result.stderr.endswith("interrupted (SIGINT): stopped the build; the new site was already in place\n")
+    committed = tree_bytes(tmp_path / "_site")
+    assert "2024/01/02/two.html" in committed
+    again = cli.run("build")
+    assert "(0 rendered)" in again.stderr             # the state was saved with the site
+    assert tree_bytes(tmp_path / "_site") == committed
+
+
 def test_a_signal_during_the_commit_step_waits_until_it_is_done():
-    previous = {signum: signal.getsignal(signum) for signum in interrupts.HANDLED}
+    previous = {signum: signal.getsignal(signum) for signum in (*interrupts.HANDLED, signal.SIGALRM)}
     steps = []
     try:
         interrupts.install()
@@ -203,6 +236,23 @@ def test_a_signal_during_the_commit_step_waits_until_it_is_done():
         assert caught.value.after_commit and caught.value.exit_code == 130
         assert str(caught.value) == "interrupted (SIGINT): stopped the build; the new site was already in place"
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)       # the deadline set for the clean-up
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def test_a_signal_inside_the_import_machinery_is_acted_on_a_moment_later():
+    previous = {signum: signal.getsignal(signum) for signum in (*interrupts.HANDLED, signal.SIGALRM)}
+    importing = compile("handler(signal.SIGINT, sys._getframe())", "<frozen importlib._bootstrap>", "exec")
+    try:
+        interrupts.install()
+        handler = signal.getsignal(signal.SIGINT)
+        exec(importing, {"handler": handler, "signal": signal, "sys": sys})     # returns: deferred
+        with pytest.raises(interrupts.Interrupted) as caught:
+            time.sleep(1)                          # the retry comes within RETRY_SECONDS
+        assert caught.value.exit_code == 130 and not caught.value.after_commit
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
