@@ -141,8 +141,9 @@ while True:
     except InterruptedError:
         continue
 code = int(message.split()[1]) if message.startswith("exit ") else 1
-if code < 0:
-    signal.signal(-code, signal.SIG_DFL)
+if code < 0:                     # end as the kernel did (SIGKILL cannot be handled: no reset)
+    if -code not in (signal.SIGKILL, signal.SIGSTOP):
+        signal.signal(-code, signal.SIG_DFL)
     os.kill(os.getpid(), -code)
 sys.exit(code)
 '''

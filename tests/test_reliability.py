@@ -313,3 +313,32 @@ def test_helpers_are_not_forked_while_another_thread_runs():
     result = subprocess.run([sys.executable, "-c", FORK_CHECK], env=dict(os.environ, PYTHONPATH=str(REPO)),
                             capture_output=True, text=True, timeout=60)
     assert result.stdout == "True 2\nFalse True\nTrue 2\n", result.stderr
+
+
+# -- kernels that die or cannot start --
+
+def test_a_kernel_that_kills_itself_is_an_error_of_its_post_without_a_traceback(tmp_path):
+    write(tmp_path / "posts/2024-02-02-die.md",
+          "---\ntitle: Die\n---\n\n```python\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n```\n")
+    cli = Cli(tmp_path)
+    result = cli.run("build")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert ("failed: posts/2024-02-02-die.md:5 (cell 1): the kernel died while running this cell "
+            "(a crash, os._exit or running out of memory)\n") in result.stderr
+    assert cli.leftovers() == []
+
+
+def test_a_zygote_that_cannot_start_leaves_kernels_to_start_the_usual_way(tmp_path, monkeypatch):
+    from builder import warm
+
+    def cannot_start(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    pool = warm.WarmPool({}, log=None)
+    try:
+        monkeypatch.setattr(warm.subprocess, "Popen", cannot_start)
+        assert pool.start(("numpy",)) is None
+        assert pool.problem == "a zygote could not be started ([Errno 13] Permission denied)"
+    finally:
+        pool.close()
