@@ -6,7 +6,7 @@ gets stub layouts and includes so that its page holds just the post's own HTML. 
 compare the article text (whitespace collapsed, typography included) and the heading ids, write
 fidelity/results.md and print a summary.
 
-    python fidelity/run.py [--corpus DIR] [--keep DIR]
+    python fidelity/run.py [--corpus DIR] [--keep DIR] [--min-identical N]
 """
 from __future__ import annotations
 
@@ -65,6 +65,10 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
     write_results(rows)
     print(summary(rows))
+    identical = sum(row.text == "identical" for row in rows)
+    if identical < options.min_identical:
+        print(f"fidelity: FAILED - {identical} identical, fewer than --min-identical {options.min_identical}")
+        return 1
     return 0
 
 
@@ -72,6 +76,8 @@ def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of Jekyll posts")
     parser.add_argument("--keep", type=Path, help="build here and keep the two sites")
+    parser.add_argument("--min-identical", type=int, default=0,
+                        help="exit 1 when fewer posts than this have identical article text (for CI)")
     return parser.parse_args()
 
 
