@@ -342,3 +342,38 @@ def test_a_zygote_that_cannot_start_leaves_kernels_to_start_the_usual_way(tmp_pa
         assert pool.problem == "a zygote could not be started ([Errno 13] Permission denied)"
     finally:
         pool.close()
+
+
+# -- serve: rebuilds beside the HTTP and watchdog threads never fork --
+
+SERVE_FORKS = """
+import io, sys
+from pathlib import Path
+from builder import render_pool
+from builder.build import BuildOptions
+from builder.serve import Server
+
+forks = []
+real = render_pool.ForkedWorkers
+
+def recording(*args, **kwargs):
+    forks.append(1)
+    return real(*args, **kwargs)
+
+render_pool.ForkedWorkers = recording
+site = Path(sys.argv[1])
+with Server(BuildOptions(source=site, jobs=2), port=0, stream=io.StringIO()) as server:
+    first = len(forks)                       # the first build runs before any thread starts
+    for path in (site / "posts").glob("*.md"):
+        path.write_text(path.read_text() + "More.\\n")
+    server.rebuild()                         # HTTP and watchdog threads are alive now
+    print(first, len(forks) - first, server.state.error)
+"""
+
+
+def test_serve_forks_renderers_only_before_its_threads_start(tmp_path):
+    for n in range(1, 101):
+        write(tmp_path / f"posts/2024-01-01-post-{n:03}.md", f"---\ntitle: Post {n}\n---\n\nText {n}.\n")
+    result = subprocess.run([sys.executable, "-c", SERVE_FORKS, str(tmp_path)], capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+    assert result.stdout == "1 0 None\n", result.stderr
