@@ -21,6 +21,7 @@ from markdown.blockprocessors import BlockQuoteProcessor, HashHeaderProcessor
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.toc import remove_fnrefs, render_inner_html, strip_tags
+from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
@@ -38,6 +39,7 @@ class KramdownBlocksExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         # After fenced code is stashed (25), before raw HTML blocks are (20).
         md.preprocessors.register(DirectivesPreprocessor(md, self.toc_marker), "kramdown_directives", 22)
+        md.postprocessors.register(UnwrapPassThroughPostprocessor(md), "kramdown_unwrap", 31)   # before raw_html
         md.preprocessors.register(BlockAttributesPreprocessor(md), "kramdown_block_attributes", 21.5)
         md.preprocessors.register(ListIndentPreprocessor(md), "kramdown_list_indents", 21)
         md.treeprocessors.register(BlockAttributesTreeprocessor(md), "kramdown_block_attributes", 26)
@@ -304,18 +306,36 @@ def html_comment(text: str) -> str:
     return f"<!-- {text.replace('--', '- -')} -->"
 
 
+class UnwrapPassThroughPostprocessor(Postprocessor):
+    """`{::nomarkdown}` on lines of its own stands alone, as in kramdown, even when it is not a block tag."""
+
+    def run(self, text: str) -> str:
+        for placeholder in getattr(self.md, "kramdown_blocks", ()):
+            text = text.replace(f"<p>{placeholder}</p>", placeholder)
+        return text
+
+
 class DirectivesPreprocessor(Preprocessor):
     def __init__(self, md: markdown.Markdown, toc_marker: str):
         super().__init__(md)
         self.toc_marker = toc_marker
 
     def run(self, lines: list[str]) -> list[str]:
+        self.md.kramdown_blocks = set()   # this document's pass-through blocks
         text = "\n".join(lines)
         if "{:" not in text:
             return lines
         text = COMMENT.sub(lambda match: self.md.htmlStash.store(html_comment(match[1])), OPTIONS.sub("", text))
-        text = NOMARKDOWN.sub(lambda match: self.md.htmlStash.store(match[1]), text)
+        text = NOMARKDOWN.sub(self.pass_through, text)
         return self.place_toc(text.split("\n"))
+
+    def pass_through(self, match: re.Match) -> str:
+        """Stash the text; one that fills its lines is a block, and gets no <p> around it."""
+        placeholder = self.md.htmlStash.store(match[1])
+        text = match.string
+        if text[match.start() - 1:match.start()] in ("", "\n") and text[match.end():match.end() + 1] in ("", "\n"):
+            self.md.kramdown_blocks.add(placeholder)
+        return placeholder
 
     def place_toc(self, lines: list[str]) -> list[str]:
         """A list followed by `{:toc}` is replaced by the table of contents (or nothing)."""

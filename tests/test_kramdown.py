@@ -202,7 +202,8 @@ def test_options_vanish_and_comments_become_html_comments():
 
 
 def test_nomarkdown_passes_through():
-    assert ours("{::nomarkdown}\n<b>*raw*</b> \"q\"\n{:/nomarkdown}") == '<p><b>*raw*</b> "q"</p>'
+    assert ours("{::nomarkdown}\n<b>*raw*</b> \"q\"\n{:/nomarkdown}") == '<b>*raw*</b> "q"'
+    assert ours("Text {::nomarkdown}<i>*x*</i>{:/} end.") == "<p>Text <i>*x*</i> end.</p>"
 
 
 def test_toc_list_becomes_the_table_of_contents_marker():
