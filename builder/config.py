@@ -15,6 +15,7 @@ import yaml
 
 from builder.errors import ConfigError, Location
 from builder.frontmatter import first_bad_date_line
+from builder.kramdown import kramdown_settings, unused_keys
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,18 @@ def validate_config(raw: Mapping[str, Any], where: str, lines: Mapping[str, int]
     for key in sorted(set(raw) - set(KNOWN) - TOLERATED, key=str):
         at = f"{where}:{lines[key]}" if key in lines else where
         warnings.warn(f"{at}: unknown key `{key}` is ignored (available to templates as site.{key})")
+    check_kramdown(raw.get("kramdown"), f"{where}:{lines['kramdown']}" if "kramdown" in lines else where)
     values = {s.name: s.default for s in SETTINGS}
     values.update({key: value for key, value in raw.items() if value is not None})
     values["author"] = {"name": "", "bio": "", "avatar": ""} | values["author"]
     return SiteConfig(values)
+
+
+def check_kramdown(raw: Any, at: str) -> None:
+    """A bad `kramdown:` value stops the build here, not in every post; unused keys warn."""
+    kramdown_settings(raw)
+    for key in unused_keys(raw):
+        warnings.warn(f"{at}: `kramdown.{key}` is not supported and is ignored (see the README's Markdown section)")
 
 
 def type_problem(setting: Setting, value: Any, line: int | None = None) -> str | None:

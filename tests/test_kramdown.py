@@ -264,3 +264,11 @@ def test_attribute_list_after_a_list_blockquote_or_table_applies_to_it():
 
 def test_gfm_strikethrough_but_no_subscript():
     assert_like_kramdown("H~2~O ~~del~~ a~~b~~c", "<p>H~2~O <del>del</del> a<del>b</del>c</p>")
+
+
+def test_site_config_checks_kramdown_settings_when_it_is_read():
+    from builder.config import validate_config
+    with pytest.warns(UserWarning, match=re.escape("_config.yml:3: `kramdown.parse_links` is not supported and is ignored")):
+        validate_config({"kramdown": {"parse_links": True, "toc_levels": "1..3"}}, "_config.yml", {"kramdown": 3})
+    with pytest.raises(ConfigError, match="`kramdown.smart_quotes` must be four entity names"):
+        validate_config({"kramdown": {"smart_quotes": "x"}}, "_config.yml")
