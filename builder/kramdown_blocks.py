@@ -258,13 +258,15 @@ class ListIndentPreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         result: list[str] = []
         stack: list[int] = []        # original indents of the open items, outermost first
-        shift, in_fence, in_math, blank_before = 0, False, False, True
+        shift, in_fence, in_math, in_html, blank_before = 0, False, False, False, True
         for line in lines:
             if FENCE.match(line):
                 in_fence = not in_fence
             if line.count("$$") % 2:   # display math: a "- b" line there is TeX, not a list
                 in_math = not in_math
-            marker = None if in_fence or in_math else LIST_MARKER.match(line)
+            if blank_before:           # a raw HTML block runs to the next blank line
+                in_html = line.startswith("<") and not stack
+            marker = None if in_fence or in_math or in_html else LIST_MARKER.match(line)
             if marker and (stack or blank_before or len(marker[1]) == 0) and len(marker[1]) < 4 + 4 * len(stack):
                 if not stack and not blank_before:
                     result.append("")   # GFM: a list may interrupt a paragraph

@@ -272,3 +272,8 @@ def test_site_config_checks_kramdown_settings_when_it_is_read():
         validate_config({"kramdown": {"parse_links": True, "toc_levels": "1..3"}}, "_config.yml", {"kramdown": 3})
     with pytest.raises(ConfigError, match="`kramdown.smart_quotes` must be four entity names"):
         validate_config({"kramdown": {"smart_quotes": "x"}}, "_config.yml")
+
+
+def test_dash_lines_inside_a_raw_html_block_stay_html():
+    assert_like_kramdown('<div class="notice">\nSome text\n- not a list\n</div>',
+                         '<div class="notice">\nSome text\n- not a list\n</div>')
