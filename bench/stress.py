@@ -184,8 +184,8 @@ def scenarios(work: Path) -> list[Outcome]:
     outcomes.append(run("the same, --keep-going", site, ["--force", "--keep-going"]))
     outcomes.append(interrupted(work, "SIGINT while 4 posts execute", sleepers, [], "run     ", signal.SIGINT))
     outcomes.append(interrupted(work, "SIGTERM while 4 posts execute", sleepers, [], "run     ", signal.SIGTERM))
-    for delay in (1.0, 2.0, 3.0):      # reading, rendering or putting the site in place
-        outcomes.append(interrupted(work, f"SIGINT {delay:.0f} s into a 1,000-page build (-j 2)", many_plain,
+    for delay in (1.0, 2.5, 4.0):      # reading, rendering or putting the site in place
+        outcomes.append(interrupted(work, f"SIGINT {delay:g} s into a 1,000-page build (-j 2)", many_plain,
                                     ["--no-execute", "-j", "2"], None, signal.SIGINT, delay=delay))
     return outcomes
 

@@ -192,6 +192,8 @@ def render_and_run(build: SiteBuild, ready: list[ExecutedPost], to_run: list,
             runs.close()
     finally:
         pool.close()
+    if build.result.failures and not build.options.keep_going:
+        return                                      # stopped: nothing more will be committed
     for executed in ready:
         write_notebook(executed, keys[executed.post.path], context, plan)
 
