@@ -468,7 +468,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark builder (see bench/README.md).")
     parser.add_argument("--quick", action="store_true", help="render-only scale at N=1000 only")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
-    parser.add_argument("--only", default="abcde", help="scenario letters to run (default: abcde)")
+    parser.add_argument("--only", default="abcdef", help="scenario letters to run (default: abcdef)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="builder-bench-"))
     info = machine_info()
@@ -491,6 +491,10 @@ def main() -> int:
                     f"{per_post[1000] * 1000:.1f} vs {per_post[10000] * 1000:.1f} ms/post")
             else:
                 row("e. per-post time N=10000 / N=1000", "not measured (--quick)", "-", "≤ 1.2x", "n/a")
+        if "f" in args.only:
+            stress = subprocess.run([PY, str(REPO / "bench" / "stress.py")], cwd=REPO, capture_output=True)
+            row("f. faulty builds under `timeout` (bench/stress.py)", "bench/stress-results.md", "1 each",
+                "exit ≤ 2 s after the end of work or a signal; no process left", verdict(stress.returncode == 0))
     finally:
         path = write_results(info, args.quick, per_post)
         print(f"\nwrote {path.relative_to(REPO)}; scratch folder {work}"
