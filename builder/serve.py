@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import json
 import mimetypes
+import signal
 import sys
 import threading
 import time
@@ -357,9 +358,14 @@ def guess_type(path: Path) -> str:
     return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind.endswith(("json", "xml")) else kind
 
 
+def stop_serving(signum: int, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(options: BuildOptions, port: int = 4000, host: str = "127.0.0.1", open_browser=False) -> int:
     """Build, serve on host:port with live reload, and rebuild on every change until Ctrl-C."""
     server = Server(options, port, host)
+    signal.signal(signal.SIGTERM, stop_serving)    # like Ctrl-C: stop the rebuild and its kernels
     try:
         server.start()
         server.say(f"serving {server.url} (rebuilds on change; Ctrl-C to stop)")
