@@ -42,8 +42,12 @@ class ForkedWorkers:
         self.count = len(chunks)
         self.pids: list[int] = []
         self.readers: list = []
-        for index in range(max(1, min(workers, len(chunks)))):
-            self.pids.append(self.fork(work, chunks, index, workers))
+        try:
+            for index in range(max(1, min(workers, len(chunks)))):
+                self.pids.append(self.fork(work, chunks, index, workers))
+        except BaseException:          # e.g. no more processes allowed: end those already forked
+            self.close()
+            raise
 
     def fork(self, work: Callable, chunks: list, index: int, workers: int) -> int:
         read_fd, write_fd = os.pipe()
@@ -143,6 +147,13 @@ def map_with_helper(function: Callable[[Job], Result], jobs: list[Job], minimum:
     if len(jobs) < max(minimum, 2) or not can_fork():
         return [function(job) for job in jobs]
     middle = len(jobs) // 2
-    with ForkedWorkers(lambda part: [function(job) for job in part], [jobs[middle:]], 1) as helper:
+    try:
+        helper = ForkedWorkers(lambda part: [function(job) for job in part], [jobs[middle:]], 1)
+    except OSError:                    # cannot fork now: do it all here
+        return [function(job) for job in jobs]
+    with helper:
         first = [function(job) for job in jobs[:middle]]
-        return first + next(helper.results())
+        try:
+            return first + next(helper.results())
+        except WorkerLost:             # the helper was killed: do its half here
+            return first + [function(job) for job in jobs[middle:]]

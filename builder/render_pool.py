@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from builder.errors import BuildError
-from builder.forked import ForkedWorkers, can_fork
+from builder.forked import ForkedWorkers, WorkerLost, can_fork
 from builder.model import ExecutedPost, Page
 
 MIN_PAGES_PER_WORKER = 40     # below this, starting processes costs more than it saves
@@ -34,8 +34,11 @@ class RenderPool:
         self.first = render_safely(self.render, jobs[0])
         chunks = [range(start, min(start + CHUNK, len(jobs))) for start in range(1, len(jobs), CHUNK)]
         render, jobs = self.render, self.jobs
-        self.forked = ForkedWorkers(lambda indices: [render_safely(render, jobs[i]) for i in indices],
-                                    chunks, self.workers)
+        try:
+            self.forked = ForkedWorkers(lambda indices: [render_safely(render, jobs[i]) for i in indices],
+                                        chunks, self.workers)
+        except OSError:                # cannot fork now: results() renders them here
+            self.forked = None
 
     def results(self) -> Iterator[tuple[ExecutedPost, Page | BuildError]]:
         """Each post with its page, or the error that stopped it, in submission order."""
@@ -45,10 +48,15 @@ class RenderPool:
             return
         yield self.jobs[0], self.first
         index = 1
-        for outcomes in self.forked.results():
-            for outcome in outcomes:
-                yield self.jobs[index], outcome
-                index += 1
+        try:
+            for outcomes in self.forked.results():
+                for outcome in outcomes:
+                    yield self.jobs[index], outcome
+                    index += 1
+        except WorkerLost:             # a worker was killed (out of memory?): the rest render here
+            self.close()
+            for executed in self.jobs[index:]:
+                yield executed, render_safely(self.render, executed)
         self.close()
 
     def close(self) -> None:

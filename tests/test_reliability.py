@@ -377,3 +377,30 @@ def test_serve_forks_renderers_only_before_its_threads_start(tmp_path):
     result = subprocess.run([sys.executable, "-c", SERVE_FORKS, str(tmp_path)], capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
     assert result.stdout == "1 0 None\n", result.stderr
+
+
+def test_pages_of_a_killed_render_worker_are_rendered_here(tmp_path, monkeypatch):
+    from builder import render_pool
+
+    class KilledWorkers(render_pool.ForkedWorkers):
+        def results(self):
+            results = super().results()
+            yield next(results)
+            for pid in self.pids:               # as the out-of-memory killer would
+                os.kill(pid, signal.SIGKILL)
+            yield from results
+
+    many_plain = [f"---\ntitle: Post {n}\n---\n\nText {n}.\n" for n in range(1, 101)]
+    for n, text in enumerate(many_plain, 1):
+        write(tmp_path / "a" / f"posts/2024-01-01-post-{n:03}.md", text)
+        write(tmp_path / "b" / f"posts/2024-01-01-post-{n:03}.md", text)
+    monkeypatch.setattr(render_pool, "can_fork", lambda: True)
+    expected = run_build(tmp_path / "a", execute=False, jobs=1)
+    monkeypatch.setattr(render_pool, "ForkedWorkers", KilledWorkers)
+    rendered_here = []
+    render_safely = render_pool.render_safely
+    monkeypatch.setattr(render_pool, "render_safely", lambda *args: rendered_here.append(1) or render_safely(*args))
+    killed = run_build(tmp_path / "b", execute=False, jobs=2)
+    assert killed.result.exit_code == expected.result.exit_code == 0
+    assert len(rendered_here) > 1 + render_pool.CHUNK      # the first page, and more than one chunk after
+    assert tree_bytes(tmp_path / "b/_site") == tree_bytes(tmp_path / "a/_site")
