@@ -8,13 +8,25 @@ ARGS ?=
 TITLE ?=
 REMOTE ?= origin
 
-.PHONY: site test serve new check frozen publish bench clean fidelity
+.PHONY: site test browser serve new check frozen publish bench clean fidelity
 
 site: $(STAMP)
 	$(PY) -m builder build $(ARGS)
 
-test: $(STAMP)
+# The layering of builder/'s stages (pyproject.toml [tool.importlinter]), then every test.
+test: $(STAMP) browser
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q $(ARGS)
+
+# What the browser tests drive: Debian's chromium and a Chinese font. Installed where we may
+# (as root); elsewhere those tests skip, saying why.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null \
+				|| echo "browser: chromium could not be installed; the browser tests will skip"; \
+		else echo "browser: chromium is missing and this user cannot install it; the browser tests will skip"; fi; \
+	fi
 
 serve: $(STAMP)
 	$(PY) -m builder serve $(ARGS)
@@ -46,7 +58,8 @@ fidelity: $(STAMP)
 clean: $(STAMP)
 	$(PY) -m builder clean
 
-$(STAMP): requirements.txt requirements-exec.txt
+$(STAMP): requirements.txt requirements-exec.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-exec.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)

@@ -1,0 +1,202 @@
+"""Typed site settings from `_config.yml`, each declared once with its default and help."""
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from builder.core.errors import ConfigError, Location
+from builder.core.dates import first_bad_date_line
+from builder.core.kramdown_settings import kramdown_settings, unused_keys
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: type | tuple[type, ...]
+    default: Any
+    help: str
+
+
+SETTINGS = (
+    Setting("title", str, "Untitled site", "The site's name, shown in the masthead and the feed."),
+    Setting("description", str, "", "One sentence about the site, for search engines and the feed."),
+    Setting("url", str, "", "Scheme and host of the published site, e.g. https://user.github.io."),
+    Setting("baseurl", str, "", "Path the site lives under, e.g. /blog for a GitHub project site."),
+    Setting("author", dict, {}, "Site author: name, bio, avatar, links."),
+    Setting("lang", str, "en", "Language of the pages, e.g. en or zh-CN."),
+    Setting("permalink", str, "date", "URL pattern of posts: date, pretty, none or a pattern."),
+    Setting("timezone", str, "UTC", "Time zone of dates written without one."),
+    Setting("paginate", int, 10, "Posts per page on the home page."),
+    Setting("navigation", list, [], "Masthead links: a list of {title, url}."),
+    Setting("timeout", int, 600, "Seconds one code cell may run before it is stopped."),
+    Setting("post_timeout", int, 3600, "Seconds a whole post may run before it is stopped."),
+    Setting("comments", dict, {}, "Comments provider settings; off unless `provider` is set."),
+    Setting("repository", str, "", "GitHub repository owner/name, for notebook links."),
+    Setting("exclude", list, [], "Files, folders and glob patterns (from the site folder) left out of the site."),
+    Setting("favicon", str, "", "Path or URL of the site's icon; the theme's assets/favicon.svg by default."),
+)
+KNOWN = {s.name: s for s in SETTINGS}
+# Keys Jekyll sites commonly carry that we accept without use.
+TOLERATED = {"markdown", "theme", "remote_theme", "plugins", "include", "encoding", "locale",
+             "name", "subtitle", "email", "logo", "github_username", "twitter_username",
+             "minimal_mistakes_skin", "search", "footer", "defaults", "collections", "kramdown",
+             "future", "show_drafts", "excerpt_separator", "cname", "analytics"}
+# Jekyll 4 leaves these out of every site, in addition to what `exclude:` names.
+DEFAULT_EXCLUDES = (".sass-cache", ".jekyll-cache", "gemfiles", "Gemfile", "Gemfile.lock", "node_modules",
+                    "vendor/bundle/", "vendor/cache/", "vendor/gems/", "vendor/ruby/")
+TOP_LEVEL_KEY = re.compile(r"^(?P<key>[^\s#:'\"-][^:#]*?)\s*:(?:\s|$)")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Validated settings; `values` also carries unknown keys so Liquid's `site.*` can read them."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def site_url(self) -> str:
+        return self.values["url"].rstrip("/")
+
+    @property
+    def base(self) -> str:
+        return normalise_baseurl(self.values["baseurl"])
+
+
+def normalise_baseurl(baseurl: str) -> str:
+    """'' or '/blog' (leading slash, no trailing one)."""
+    stripped = baseurl.strip("/")
+    return f"/{stripped}" if stripped else ""
+
+
+def load_config(site_dir: Path) -> SiteConfig:
+    """Read `_config.yml` in `site_dir` (optional) and check every known key's type."""
+    path = site_dir / "_config.yml"
+    if not path.exists():
+        return validate_config({}, "_config.yml")
+    text = read_config_text(path)
+    return validate_config(parse_config(text), "_config.yml", key_lines(text))
+
+
+def read_config_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError:
+        # No line here: tests/test_urls_config.py pins this exact message.
+        raise ConfigError("the file is not valid UTF-8", "_config.yml",
+                          "Save the file with UTF-8 encoding.") from None
+
+
+def parse_config(text: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise yaml_config_error(error) from None
+    except ValueError as error:   # PyYAML's timestamps: 2020-02-30 is not a real date
+        raise ConfigError(f"invalid date: {error}", Location("_config.yml", first_bad_date_line(text, first_line=1)),
+                          "Write a real date (YYYY-MM-DD), or quote the value to keep it as text.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("the file must be a mapping of keys to values",
+                          "_config.yml", "Write one `key: value` per line.")
+    return data
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """The line of each top-level `key:` in the file, for messages."""
+    lines = {}
+    for number, line in enumerate(text.split("\n"), 1):
+        match = TOP_LEVEL_KEY.match(line)
+        if match:
+            lines.setdefault(match["key"], number)
+    return lines
+
+
+def yaml_config_error(error: yaml.YAMLError) -> ConfigError:
+    mark = getattr(error, "problem_mark", None)
+    where = Location("_config.yml", mark.line + 1 if mark else None)
+    problem = getattr(error, "problem", None) or str(error)
+    return ConfigError(f"invalid YAML: {problem}", where,
+                       "Check indentation (spaces, not tabs) and quote values containing ':' or '#'.")
+
+
+def validate_config(raw: Mapping[str, Any], where: str, lines: Mapping[str, int] | None = None) -> SiteConfig:
+    """Check every known key's type, all at once; `lines` (key -> line) locates the problems."""
+    lines = lines or {}
+    problems = [type_problem(KNOWN[key], value, lines.get(key)) for key, value in raw.items() if key in KNOWN]
+    problems = [p for p in problems if p] + timezone_problems(raw.get("timezone"), lines.get("timezone"))
+    if problems:
+        raise ConfigError("; ".join(problems), where, "Fix the listed keys; see the README for each key's type.")
+    for key in sorted(set(raw) - set(KNOWN) - TOLERATED, key=str):
+        at = f"{where}:{lines[key]}" if key in lines else where
+        warnings.warn(f"{at}: unknown key `{key}` is ignored (available to templates as site.{key})")
+    check_kramdown(raw.get("kramdown"), f"{where}:{lines['kramdown']}" if "kramdown" in lines else where)
+    values = {s.name: s.default for s in SETTINGS}
+    values.update({key: value for key, value in raw.items() if value is not None})
+    values["author"] = {"name": "", "bio": "", "avatar": ""} | values["author"]
+    return SiteConfig(values)
+
+
+def check_kramdown(raw: Any, at: str) -> None:
+    """A bad `kramdown:` value stops the build here, not in every post; unused keys warn."""
+    kramdown_settings(raw)
+    for key in unused_keys(raw):
+        warnings.warn(f"{at}: `kramdown.{key}` is not supported and is ignored (see the README's Markdown section)")
+
+
+def type_problem(setting: Setting, value: Any, line: int | None = None) -> str | None:
+    if value is None or (isinstance(value, setting.kind) and not isinstance(value, bool)):
+        return None
+    return (f"`{setting.name}` must be a {readable_type(setting.kind.__name__)}, "
+            f"not {value!r}{on_line(line)} ({setting.help})")
+
+
+def on_line(line: int | None) -> str:
+    return "" if line is None else f" on line {line}"
+
+
+def timezone_problems(name: Any, line: int | None = None) -> list[str]:
+    if not isinstance(name, str):
+        return []
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"`timezone` {name!r}{on_line(line)} is not a known time zone "
+                "(use an IANA name such as Asia/Shanghai or UTC)"]
+    return []
+
+
+def readable_type(name: str) -> str:
+    return {"str": "string", "int": "whole number", "dict": "mapping", "list": "list"}.get(name, name)
+
+
+def is_excluded(relative: str, config: SiteConfig) -> bool:
+    """True for a site-relative path that `exclude:` or Jekyll's default excludes leave out."""
+    return exclusion_matcher(tuple(str(p) for p in config.values.get("exclude") or ()))(relative)
+
+
+@functools.lru_cache(maxsize=16)
+def exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """A test for site-relative paths: a pattern names a file, a folder (and all it holds) or a glob.
+
+    As in Jekyll, patterns are read from the site folder and `*` also matches across `/`.
+    """
+    cleaned = [p.strip().removeprefix("./").strip("/") for p in DEFAULT_EXCLUDES + patterns]
+    globs = [glob for p in cleaned if p for glob in (p, p + "/*")]
+    matcher = re.compile("|".join(fnmatch.translate(glob) for glob in globs))
+    return lambda relative: matcher.match(relative.lstrip("/")) is not None

@@ -1,0 +1,210 @@
+"""Executed posts and listings to HTML pages through the Jinja layouts."""
+from __future__ import annotations
+
+import base64
+import functools
+import math
+from html import escape
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+import jinja2
+from markupsafe import Markup
+
+from builder.core.config import SiteConfig
+from builder.core.errors import Location, TemplateError
+from builder.render.liquid import LiquidContext
+from builder.render.logchart import parse_training_log, render_chart_svg
+from builder.render.notebook import colab_url, notebook_path
+from builder.core.model import CodeCell, ExecutedPost, Output, Page, Post, Prose
+from builder.source.reader import as_list
+from builder.render.templates import render_template
+from builder.core.urls import output_path
+
+PAGE_DEFAULTS: dict[str, Any] = {
+    "layout": "single", "header": None, "author_profile": False, "comments": False, "toc": False,
+    "toc_label": None, "modified": None, "excerpt": "", "description": "", "tags": [],
+    "categories": [], "previous": None, "next": None, "provenance": None, "toc_html": "",
+    "notebook": None, "colab": None, "reading_time": 0,
+}
+MAX_HTML_OUTPUT = 200_000      # characters; a whole DataFrame printed as HTML stays off the page
+PUBLISHED_BRANCH = "gh-pages"    # where `make publish` puts the site, notebooks included
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+LATIN_WORD = re.compile(r"[A-Za-z0-9_']+")
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What every page render needs, made once per build."""
+
+    env: jinja2.Environment
+    config: SiteConfig
+    posts_by_name: Mapping[str, str]     # post file stem -> site-relative URL
+
+    @functools.cached_property
+    def site(self) -> dict[str, Any]:
+        """`site` for templates and Liquid; made once, since every cell output reads it."""
+        return dict(self.config.values, baseurl=self.config.base, url=self.config.site_url)
+
+
+def markup():
+    """The Markdown stage, imported on first use: a rebuild that renders nothing never loads it."""
+    from builder.render import markup as module
+    return module
+
+
+def render_post(executed: ExecutedPost, context: RenderContext, neighbours: dict[str, Any]) -> Page:
+    """The post's page: body with cell outputs, in its layout."""
+    post = executed.post
+    toc_requests: list[dict[str, str]] = []
+    liquid = liquid_context(post, context, toc_requests)
+    body = markup().render_body(executed, liquid, lambda cell, outputs: render_cell(cell, outputs, post, context))
+    page = page_vars(post, executed, body.toc, context) | neighbours
+    html = body.html
+    if body.toc_placed:
+        title = toc_requests[0].get("title") if toc_requests else None
+        html = html.replace(markup().TOC_MARKER, render_template(
+            context.env, "includes/toc.html", {"site": context.site, "page": page, "toc_title": title}), 1)
+        html = html.replace(markup().TOC_MARKER, "")
+        page["toc"] = False   # already shown in the body
+    layout = f"layouts/{page['layout']}.html"
+    result = render_template(context.env, layout, {"site": context.site, "page": page, "content": Markup(html)})
+    return Page(output_path(post.url, post.path), result.encode("utf-8"))
+
+
+def liquid_context(post: Post, context: RenderContext, toc_requests: list) -> LiquidContext:
+    def include(name: str, attributes: dict[str, str], where: Location) -> str:
+        if name == "toc":
+            toc_requests.append(attributes)
+            return f"\n\n{markup().TOC_MARKER}\n\n"
+        return render_include(name, attributes, where, context)
+
+    return LiquidContext(
+        site=context.site, page=dict(post.front_matter, title=post.title, url=post.url),
+        include=include, base=context.config.base, site_url=context.config.site_url,
+        resolve_post=lambda name: link_to(context.posts_by_name.get(name), context),
+        resolve_link=lambda path: link_to(context.posts_by_name.get(stem_of(path)), context),
+    )
+
+
+def stem_of(path: str) -> str:
+    return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def link_to(url: str | None, context: RenderContext) -> str | None:
+    return None if url is None else context.config.base + url
+
+
+def render_include(name: str, attributes: dict[str, str], where: Location, context: RenderContext) -> str:
+    if not re.fullmatch(r"[\w./-]+", name) or ".." in name:
+        raise TemplateError(f"`{{% include {name} %}}` is not a valid include name", where,
+                            "Use the name of a file in templates/includes/.")
+    template = name if name.endswith(".html") else f"{name}.html"
+    try:
+        context.env.get_template(f"includes/{template}")
+    except jinja2.TemplateNotFound:
+        raise TemplateError(f"unknown include `{name}`", where,
+                            f"Create templates/includes/{template} or remove the include.") from None
+    return render_template(context.env, f"includes/{template}", {"site": context.site, "include": attributes})
+
+
+def page_vars(post: Post, executed: ExecutedPost, toc: str, context: RenderContext) -> dict[str, Any]:
+    front = dict(post.front_matter)
+    excerpt = excerpt_of(post)
+    return PAGE_DEFAULTS | front | {
+        "title": post.title, "url": post.url, "date": post.date, "path": post.path,
+        "excerpt": excerpt, "description": front.get("description") or excerpt,
+        "tags": as_list(front.get("tags")), "categories": as_list(front.get("categories")),
+        "toc_html": Markup(toc), "provenance": executed.provenance or None,
+        "reading_time": reading_minutes(post), "modified": front.get("modified"),
+    } | notebook_links(executed, context)
+
+
+def offers_notebook(executed: ExecutedPost) -> bool:
+    """Executed posts are offered as notebooks with their outputs."""
+    return executed.post.executes and bool(executed.results)
+
+
+def notebook_links(executed: ExecutedPost, context: RenderContext) -> dict[str, Any]:
+    if not offers_notebook(executed):
+        return {}
+    path = notebook_path(executed.post)
+    return {"notebook": "/" + path,
+            "colab": colab_url(str(context.config.repository or ""), PUBLISHED_BRANCH, path)}
+
+
+def excerpt_of(post: Post, limit: int = 200) -> str:
+    """Front matter `excerpt`, or the start of the first paragraph of prose."""
+    if post.get("excerpt"):
+        return str(post.get("excerpt"))
+    for block in post.blocks:
+        if isinstance(block, Prose):
+            for paragraph in block.text.split("\n\n"):
+                text = plain_text(paragraph)
+                if text and not text.startswith(("{%", "#", "![", "<")):
+                    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+    return ""
+
+
+def plain_text(markdown_text: str) -> str:
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown_text)
+    text = re.sub(r"[*_`>]", "", text)
+    return " ".join(text.split())
+
+
+def reading_minutes(post: Post) -> int:
+    """Minutes to read: 200 Latin words or 400 CJK characters a minute."""
+    text = " ".join(b.text if isinstance(b, Prose) else b.code for b in post.blocks)
+    # subn counts matches without building a list of every word
+    return max(1, math.ceil(LATIN_WORD.subn("", text)[1] / 200 + CJK.subn("", text)[1] / 400))
+
+
+def render_cell(cell: CodeCell, outputs: tuple[Output, ...], post: Post, context: RenderContext) -> str:
+    """A code cell's input (unless `echo: false`) and its outputs (unless `output: false`)."""
+    show_outputs = cell.options.get("output", True) is not False
+    variables = {
+        "site": context.site, "cell": cell, "input_html": Markup(markup().highlight_python(cell.code.strip("\n"))),
+        "echo": cell.options.get("echo", True) is not False, "collapse": cell.options.get("collapse") is True,
+        "outputs": [render_output(o, cell, context) for o in outputs] if show_outputs else [],
+    }
+    return render_template(context.env, "includes/cell/cell.html", variables).strip()
+
+
+def html_too_long(size: int) -> str:
+    return (f'<p class="output__cut">HTML output of {size:,} characters not shown (the limit is '
+            f'{MAX_HTML_OUTPUT:,}); show a summary instead, e.g. <code>df.head()</code>.</p>')
+
+
+def rich_html(output: Output) -> str:
+    """The HTML of an html, markdown or latex output, as Jupyter shows it, made safe."""
+    from builder.formats import safe_html
+    if output.kind == "html":
+        return safe_html.clean_html_output(output.text)
+    if output.kind == "markdown":
+        return safe_html.clean_markdown_output(markup().render_markdown_output(output.text))
+    from builder.formats.mathml import MathError, latex_html
+    try:
+        return latex_html(output.text)
+    except MathError:        # a record written by hand, or by another latex2mathml
+        return f'<pre class="output__text">{escape(output.text)}</pre>'
+
+
+def render_output(output: Output, cell: CodeCell, context: RenderContext) -> Markup:
+    variables: dict[str, Any] = {"site": context.site, "output": output, "cell": cell}
+    if output.kind == "stream":
+        log = parse_training_log(output.text) if cell.options.get("chart", True) is not False else None
+        variables["chart"] = Markup(render_chart_svg(log)) if log else None
+        variables["lines"] = output.text.rstrip("\n").split("\n")
+    elif output.kind in ("html", "markdown", "latex"):
+        variables["html"] = Markup(rich_html(output) if len(output.text) <= MAX_HTML_OUTPUT
+                                   else html_too_long(len(output.text)))
+    elif output.kind in ("image", "svg"):
+        caption = cell.options.get("fig-cap")
+        variables["caption"] = caption
+        variables["alt"] = (output.text if output.kind == "image" else "") or caption \
+            or f"Figure from cell {cell.number}"
+        if output.kind == "svg":
+            variables["data"] = base64.b64encode(output.text.encode("utf-8")).decode("ascii")
+    return Markup(render_template(context.env, f"includes/cell/output-{output.kind}.html", variables).strip())

@@ -1,0 +1,177 @@
+"""What the previous build read and wrote, so that an unchanged input costs a stat, not a render.
+
+The state lives in `<site>/.build-cache/` (one file per output folder; git-ignored, never
+published). Every rendered output is stored with a key: the hash of everything its bytes depend
+on. A later build renders an output only when its key changed or the file on disk is no longer
+the one it wrote. Any doubt (another builder version, another config, an unreadable state)
+means starting from an empty state, which is a clean full build.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from builder.core.model import Post
+from builder.site.writer import WriteError, holds, remove_quietly, replace_file
+
+SCHEMA = 1
+CACHE_DIR = ".build-cache"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class SourceEntry:
+    """A source file as last read: its stat, its hash and what it parsed to."""
+
+    stat: tuple[int, int]
+    sha: str
+    post: Post
+
+
+@dataclass
+class BuildState:
+    """The previous build's inputs and outputs."""
+
+    fingerprint: str = ""                                   # builder code + config
+    sources: dict[str, SourceEntry] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)      # output path -> render key
+    outputs: dict[str, tuple[int, int]] = field(default_factory=dict)   # output path -> stat
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)    # outputs made together
+    # template -> (hash of its source, the templates it names; None for a computed name)
+    template_references: dict[str, tuple[str, tuple[str | None, ...]]] = field(default_factory=dict)
+
+
+def sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+def file_stat(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
+def state_file(site_dir: Path, output: Path) -> Path:
+    return site_dir / CACHE_DIR / f"state-{sha256(str(output.resolve()))[:16]}.pickle"
+
+
+def build_fingerprint(site_dir: Path) -> str:
+    """Changes when the builder's code or the site's configuration changes."""
+    parts = [str(SCHEMA)]
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        parts.append(sha256(path.read_bytes()))
+    config = site_dir / "_config.yml"
+    parts.append(sha256(config.read_bytes()) if config.is_file() else "")
+    return sha256("\n".join(parts))
+
+
+def load_state(path: Path, fingerprint: str) -> BuildState:
+    """The stored state when it belongs to this builder and config; an empty one otherwise."""
+    try:
+        with path.open("rb") as handle:
+            state = pickle.load(handle)
+    except Exception:   # a missing, truncated or foreign cache only costs a full build
+        return BuildState(fingerprint)
+    if not isinstance(state, BuildState) or state.fingerprint != fingerprint or not well_formed(state):
+        return BuildState(fingerprint)
+    return state
+
+
+def well_formed(state: BuildState) -> bool:
+    """Whether a loaded state has the shape this code reads (a damaged one is thrown away)."""
+    tables = (state.sources, state.keys, state.outputs, state.groups, state.template_references)
+    return (all(isinstance(table, dict) for table in tables)
+            and all(isinstance(entry, SourceEntry) for entry in state.sources.values())
+            and all(isinstance(key, str) for key in state.keys.values()))
+
+
+def save_state(path: Path, state: BuildState, previous: BuildState) -> None:
+    """Write the state atomically, and only when it changed."""
+    # Unchanged entries are the very objects loaded, so this comparison is cheap where pickling
+    # a thousand posts again is not.
+    if state == previous and path.is_file():
+        return
+    data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    if holds(path, data):
+        return
+    try:
+        replace_file(path, data, f"{CACHE_DIR}/{path.name}")
+    except WriteError:
+        # A full disk or a read-only site folder: an old state could describe outputs this
+        # build replaced, so drop it and let the next build start from scratch.
+        remove_quietly(path)
+
+
+class TemplateGraph:
+    """Which template files each template pulls in, and a hash of that closure."""
+
+    def __init__(self, env: jinja2.Environment, known: dict[str, tuple[str, tuple[str | None, ...]]] | None = None):
+        """`known` holds references found by an earlier build; it is updated with this build's."""
+        self.env = env
+        self.known = {} if known is None else known
+        self.names = set(env.list_templates())
+        self.hashes: dict[str, str] = {}
+        self.closures: dict[str, frozenset[str]] = {}
+        self.fingerprints: dict[frozenset[str], str] = {}
+
+    def file_hash(self, name: str) -> str:
+        if name not in self.hashes:
+            source, _, _ = self.env.loader.get_source(self.env, name)
+            self.hashes[name] = sha256(source)
+        return self.hashes[name]
+
+    def closure(self, name: str) -> frozenset[str]:
+        """`name` and every template it extends or includes, transitively."""
+        if name not in self.closures:
+            self.closures[name] = frozenset([name])   # guards against cycles while walking
+            self.closures[name] = frozenset(self.walk(name))
+        return self.closures[name]
+
+    def walk(self, name: str) -> set[str]:
+        if name not in self.names:
+            return {name}
+        references = self.references(name)
+        if references is None:
+            return set(self.names)   # rendering will report the error with its line
+        found = {name}
+        for referenced in references:
+            # A computed name (None) could be any template: depend on all of them.
+            targets = self.names if referenced is None else {referenced}
+            for target in targets:
+                found |= self.closure(target) if target != name else {name}
+        return found
+
+    def references(self, name: str) -> tuple[str | None, ...] | None:
+        """The templates `name` extends or includes (parsed only when its source changed); None if it cannot parse."""
+        digest = self.file_hash(name)
+        known = self.known.get(name)
+        if known is not None and known[0] == digest:
+            return known[1]
+        source, _, _ = self.env.loader.get_source(self.env, name)
+        try:
+            references = tuple(meta.find_referenced_templates(self.env.parse(source)))
+        except jinja2.TemplateSyntaxError:
+            return None
+        self.known[name] = (digest, references)
+        return references
+
+    def fingerprint(self, names: set[str]) -> str:
+        wanted = frozenset(names)
+        if wanted not in self.fingerprints:   # most pages of a site name the same templates
+            closure = set().union(*(self.closure(n) for n in wanted)) if wanted else set()
+            self.fingerprints[wanted] = sha256("\n".join(f"{n}:{self.file_hash(n) if n in self.names else '-'}"
+                                                         for n in sorted(closure)))
+        return self.fingerprints[wanted]
+
+
+def render_key(*parts: Any) -> str:
+    """A key from the repr of everything an output depends on (reprs of our data are stable)."""
+    return sha256(repr(parts))

@@ -1,0 +1,196 @@
+"""Split and validate a post's YAML front matter."""
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Collection, Iterable
+
+import yaml
+
+from builder.core.dates import first_bad_date_line
+from builder.core.errors import Location, SourceError
+
+FENCE = "---"
+# key -> (accepted types, readable description)
+FRONT_MATTER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "layout": ((str,), "a layout name such as single"),
+    "title": ((str, int, float), "text"),
+    "excerpt": ((str,), "text"),
+    "description": ((str,), "text"),
+    "date": ((datetime, date), "a date such as 2017-08-11 or 2017-08-11 10:00:00 +08:00"),
+    "modified": ((datetime, date, str), "a date such as 2017-08-11T11:55:22-04:00"),
+    "last_modified_at": ((datetime, date, str), "a date"),
+    "permalink": ((str,), "a URL path such as /linear-regression/"),
+    "published": ((bool,), "true or false"),
+    "tags": ((list, str), "a list such as [pytorch, regression]"),
+    "categories": ((list, str), "a list such as [tutorial]"),
+    "category": ((str,), "one category name"),
+    "toc": ((bool,), "true or false"),
+    "toc_label": ((str,), "text"),
+    "toc_sticky": ((bool,), "true or false"),
+    "toc_icon": ((str,), "an icon name"),
+    "author_profile": ((bool,), "true or false"),
+    "author": ((str, dict), "a name"),
+    "comments": ((bool,), "true or false"),
+    "share": ((bool,), "true or false"),
+    "related": ((bool,), "true or false"),
+    "series": ((str,), "a series name such as \"Deep learning basics\""),
+    "series_order": ((int,), "a whole number: the post's place in its series"),
+    "read_time": ((bool,), "true or false"),
+    "header": ((dict,), "a mapping with overlay_image, overlay_color, caption, ..."),
+    "seed": ((int, bool), "a whole number, or false to not seed"),
+    "timeout": ((int,), "seconds, a whole number"),
+    "kernel": ((str,), "a Jupyter kernel name such as python3"),
+    "device": ((str,), "cpu or cuda"),
+    "image": ((str, dict), "an image path"),
+    "lang": ((str,), "a language code such as zh-CN"),
+    "sitemap": ((bool,), "true or false"),
+    "classes": ((str, list), "CSS class names"),
+    "execute": ((bool,), "true or false"),
+    "excerpt_separator": ((str,), "text such as <!--more-->"),
+    "slug": ((str,), "the URL's last segment, e.g. linear-regression"),
+    "search": ((bool,), "true or false"),
+}
+# Jekyll and Minimal Mistakes keys that imported posts carry but this theme does not act on:
+# accepted with a note of what happens instead, so that nobody believes they work.
+IGNORED_JEKYLL_KEYS: dict[str, str] = {
+    "show_date": "every post shows its date and pages do not",
+    "sidebar": "the sidebar shows the site author when `author_profile: true`",
+    "redirect_from": "no redirect pages are made; keep the old URL with `permalink:`",
+    "redirect_to": "no redirect pages are made",
+    "link": "a link post's link is not shown; put the link in the text",
+    "gallery": "there is no gallery include; show the images with ![alt](/assets/...)",
+    "feature_row": "there is no feature_row include",
+    "tagline": "the header shows `excerpt` under the title",
+    "teaser": "list pages show no teaser images; `header.teaser` is used for link previews",
+    "words_per_minute": "reading time uses a fixed words-per-minute rate",
+    "canonical_url": "the canonical URL is the page's own URL",
+    "hidden": "the post is still listed; use `published: false` to leave it out",
+    "locale": "write the page's language as `lang:`",
+}
+
+
+# libyaml's loader parses front matter many times faster than PyYAML's Python one, with the same
+# safe constructors; wheels without libyaml fall back to the Python loader.
+FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=FAST_SAFE_LOADER)
+    except (yaml.YAMLError, ValueError):
+        # The Python loader names the offending character ("found character '\\t'"); libyaml does not.
+        return yaml.safe_load(text)
+
+
+def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
+    """Return (front matter, body, line number of the body's first line)."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != FENCE:
+        return {}, text, 1
+    closing = next((i for i, line in enumerate(lines[1:], 1) if line.rstrip() in (FENCE, "...")), None)
+    if closing is None:
+        raise SourceError("the front matter has no closing `---`", Location(path, 1),
+                          "Did you forget the closing `---` line after the YAML block?")
+    data = parse_yaml("\n".join(lines[1:closing]), path)
+    return data, "\n".join(lines[closing + 1:]), closing + 2
+
+
+def parse_yaml(text: str, path: str) -> dict[str, Any]:
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark else 1   # +1 for 1-based, +1 for the opening fence
+        problem = getattr(error, "problem", None) or "cannot be parsed"
+        raise SourceError(f"invalid YAML in the front matter: {problem}", Location(path, line),
+                          "Indent with spaces (not tabs) and quote values that contain ': ' or start with a symbol.") from None
+    except ValueError as error:   # PyYAML's timestamps: `date: 2020-02-30` is not a real date
+        raise SourceError(f"invalid date in the front matter: {error}", Location(path, first_bad_date_line(text)),
+                          "Write a real date (YYYY-MM-DD), or quote the value to keep it as text.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SourceError("the front matter must be `key: value` lines", Location(path, 2),
+                          "Write one `key: value` per line between the two `---` lines.")
+    return data
+
+
+def check_front_matter(data: dict[str, Any], path: str, text: str,
+                       layouts: Collection[str] | None = None) -> list[SourceError]:
+    """Type problems of known keys; unknown keys only warn. `text` is the whole source file.
+
+    With `layouts` (the names in templates/layouts/, see `layout_names`), an unknown layout is a problem too.
+    """
+    problems = []
+    for key, value in data.items():
+        if key not in FRONT_MATTER_KEYS:
+            warn_unused_key(key, path, text)
+            continue
+        types, description = FRONT_MATTER_KEYS[key]
+        if value is not None and not is_instance(value, types):
+            problems.append(SourceError(f"front matter `{key}` must be {description}, not {value!r}",
+                                        Location(path, find_key_line(text, key)),
+                                        f"Change `{key}:` in the front matter."))
+    layout = data.get("layout")
+    if layouts is not None and isinstance(layout, str) and layout not in layouts:
+        problems.append(unknown_layout(layout, path, text, layouts))
+    return problems
+
+
+def warn_unused_key(key: Any, path: str, text: str) -> None:
+    """One warning for a key the theme does not use: what happens instead, or that it is unknown."""
+    line = find_key_line(text, key)
+    where = path if line is None else f"{path}:{line}"
+    if key in IGNORED_JEKYLL_KEYS:
+        warnings.warn(f"{where}: front matter `{key}` has no effect here: {IGNORED_JEKYLL_KEYS[key]}")
+    else:
+        warnings.warn(f"{where}: unknown front matter key `{key}` (not used by the theme; "
+                      f"available to templates as page.{key})")
+
+
+def unknown_layout(layout: str, path: str, text: str, layouts: Collection[str]) -> SourceError:
+    return SourceError(f"unknown layout `{layout}` (available: {', '.join(sorted(layouts)) or 'none'})",
+                       Location(path, find_key_line(text, "layout")),
+                       f"Use one of the available layouts, or create templates/layouts/{layout}.html "
+                       "in the site folder.")
+
+
+def layout_names(template_folders: Iterable[Path]) -> list[str]:
+    """The layouts a post may name: `layouts/*.html` in any of the template folders."""
+    return sorted({p.stem for folder in template_folders for p in Path(folder).glob("layouts/*.html")})
+
+
+def is_instance(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+def find_key_line(text: str, key: str) -> int | None:
+    """The line of a top-level `key:` in the file's front matter."""
+    pattern = re.compile(rf"^{re.escape(str(key))}\s*:")
+    for number, line in enumerate(text.split("\n")[1:], 2):
+        if line.rstrip() == FENCE:
+            return None
+        if pattern.match(line):
+            return number
+    return None
+
+
+def find_nested_key_line(text: str, keys: tuple[str, ...]) -> int | None:
+    """The line of `keys[0]:`, or of its indented `keys[1]:` when there is one; for messages."""
+    line = find_key_line(text, keys[0])
+    if line is None or len(keys) == 1:
+        return line
+    child = re.compile(rf"^\s+{re.escape(keys[1])}\s*:")
+    lines = text.split("\n")
+    for number in range(line + 1, len(lines) + 1):
+        current = lines[number - 1]
+        if current.rstrip() == FENCE or (current[:1].strip() and not current.startswith("#")):
+            break                        # the end of the front matter, or the next top-level key
+        if child.match(current):
+            return number
+    return line
