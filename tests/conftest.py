@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.build import BuildOptions, build_site
-from builder.progress import Reporter
+from builder.site.build import BuildOptions, build_site
+from builder.site.progress import Reporter
 
 # nbclient leaves output-polling tasks pending after a timeout or a dead kernel; asyncio logs
 # them at exit, after pytest's summary line. The tests assert the errors themselves.

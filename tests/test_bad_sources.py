@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from builder.cli import main
-from builder.config import validate_config
-from builder.errors import SourceError
-from builder.figures import (MAX_FIGURE_BYTES, MAX_FIGURES_PER_CELL, FigureError, check_figure_count,
+from builder.commands.cli import main
+from builder.core.config import validate_config
+from builder.core.errors import SourceError
+from builder.formats.figures import (MAX_FIGURE_BYTES, MAX_FIGURES_PER_CELL, FigureError, check_figure_count,
                              check_figure_size)
-from builder.frontmatter import check_front_matter, layout_names
-from builder.links import missing_images
-from builder.reader import read_post
-from builder.templates import THEME_DIR, template_dirs
+from builder.source.frontmatter import check_front_matter, layout_names
+from builder.source.links import missing_images
+from builder.source.reader import read_post
+from builder.render.templates import THEME_DIR, template_dirs
 from conftest import run_build, tree_bytes, write
 
 POST = "posts/2020-01-01-a.md"

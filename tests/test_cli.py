@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.cli import main
+from builder.commands.cli import main
 from conftest import REPO, write
 
 SEED = REPO.parent / "shared" / "seed" / "pytorch-linear-regression.md"

@@ -1,7 +1,7 @@
 """Drift between two freeze records: numbers within a tolerance, figures by hash."""
 from __future__ import annotations
 
-from builder.drift import compare_records
+from builder.freeze.drift import compare_records
 
 FIGURE = {"kind": "image", "path": "assets/img/x/y.png", "sha256": "a" * 64, "width": 10,
           "height": 8, "alt": ""}

@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builder.build import BuildOptions, build_site
-from builder.config import validate_config
-from builder.errors import BuildError, ContainmentError, SourceError
-from builder.progress import Reporter
-from builder.reader import read_post
-from builder.writer import Writer
+from builder.site.build import BuildOptions, build_site
+from builder.core.config import validate_config
+from builder.core.errors import BuildError, ContainmentError, SourceError
+from builder.site.progress import Reporter
+from builder.source.reader import read_post
+from builder.site.writer import Writer
 from conftest import REPO, Built, run_build, tree_bytes, write
 
 POST_HINT = "Hint: Fix the code at the line above and rebuild"
@@ -438,9 +438,9 @@ def test_impossible_dates_are_source_errors(tmp_path, text):
                                                                    HealthCheck.function_scoped_fixture])
 @given(front=FRONT_MATTER, body=BODY)
 def test_rendering_any_readable_post_raises_only_build_errors(fuzz_site, front, body):
-    from builder.model import ExecutedPost
-    from builder.render import RenderContext, render_post
-    from builder.templates import make_environment
+    from builder.core.model import ExecutedPost
+    from builder.render.page import RenderContext, render_post
+    from builder.render.templates import make_environment
     path = fuzz_site / "posts/2020-01-01-render.md"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(f"---\n{front}\n---\n{body}".encode("utf-8", "surrogatepass"))
@@ -458,7 +458,7 @@ def test_rendering_any_readable_post_raises_only_build_errors(fuzz_site, front, 
 
 def test_scratch_folders_of_killed_builds_are_removed(tmp_path, monkeypatch):
     import tempfile
-    from builder.executor import SCRATCH_PREFIX, remove_abandoned_scratch
+    from builder.execute.executor import SCRATCH_PREFIX, remove_abandoned_scratch
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     child = subprocess.Popen(["true"])
     child.wait()                                                # a pid that no longer exists

@@ -3,8 +3,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from builder.config import validate_config
-from builder.feed import FeedEntry, render_feed, render_robots, render_sitemap
+from builder.core.config import validate_config
+from builder.render.feed import FeedEntry, render_feed, render_robots, render_sitemap
 
 A = "{http://www.w3.org/2005/Atom}"
 S = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

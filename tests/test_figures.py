@@ -8,7 +8,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
-from builder.figures import (  # noqa: E402
+from builder.formats.figures import (  # noqa: E402
     PNG_SIGNATURE,
     FigureError,
     display_size,

@@ -161,9 +161,9 @@ def test_a_template_included_since_the_last_build_is_followed(tmp_path):
 
 
 def test_sources_read_with_a_helper_process_equal_those_read_alone(tmp_path, monkeypatch):
-    from builder import build
-    from builder.config import load_config
-    from builder.incremental import BuildState
+    from builder.site import build
+    from builder.core.config import load_config
+    from builder.site.incremental import BuildState
     site = tmp_path / "site"
     make_site(site, 8, random.Random(0))
     write(site / "posts/2021-03-30-zz-broken.md", "---\ntitle: [unclosed\n---\nText.\n")   # in the helper's half
@@ -179,7 +179,7 @@ def test_sources_read_with_a_helper_process_equal_those_read_alone(tmp_path, mon
 
 HELPER_CHECK = """
 import os
-from builder.forked import map_with_helper
+from builder.site.forked import map_with_helper
 results = map_with_helper(lambda job: (job * job, os.getpid()), list(range(7)), minimum=4)
 assert [square for square, _ in results] == [job * job for job in range(7)]
 assert {pid for _, pid in results[:3]} == {os.getpid()}

@@ -47,8 +47,8 @@ def test_unknown_and_broken_kernels_are_reported_without_a_traceback(tmp_path: P
 
 
 def read(site: Path, name: str, text: str):
-    from builder.config import validate_config
-    from builder.reader import read_post
+    from builder.core.config import validate_config
+    from builder.source.reader import read_post
     return read_post(site, write(site / "posts" / name, text), validate_config({}, "_config.yml"))
 
 
@@ -70,8 +70,8 @@ def test_a_zmq_error_while_starting_is_an_execution_error(tmp_path: Path, monkey
     import zmq
     from jupyter_client.manager import AsyncKernelManager
 
-    from builder.errors import ExecutionError
-    from builder.executor import ExecutionOptions, execute_post
+    from builder.core.errors import ExecutionError
+    from builder.execute.executor import ExecutionOptions, execute_post
 
     async def refuse(self, *args, **kwargs):
         raise zmq.ZMQError(zmq.EADDRINUSE)
@@ -88,8 +88,8 @@ def test_a_zmq_error_while_starting_is_an_execution_error(tmp_path: Path, monkey
 def test_a_cold_kernel_names_cells_too_and_a_failed_start_leaves_no_kernel(tmp_path: Path, monkeypatch):
     import pytest
 
-    from builder import executor
-    from builder.errors import ExecutionError
+    from builder.execute import executor
+    from builder.core.errors import ExecutionError
 
     post = read(tmp_path, "2024-01-01-w.md",
                 "---\ntitle: W\n---\nText.\n\n```python\nimport warnings\nwarnings.warn('careful')\n```\n")

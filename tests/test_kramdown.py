@@ -5,10 +5,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from builder.errors import ConfigError
-from builder.kramdown import KramdownSettings, kramdown_settings, unused_keys
-from builder.kramdown_blocks import gfm_id, kramdown_id
-from builder.markup import CellExtension, configured_markdown
+from builder.core.errors import ConfigError
+from builder.render.kramdown import KramdownSettings, kramdown_settings, unused_keys
+from builder.render.kramdown_blocks import gfm_id, kramdown_id
+from builder.render.markup import CellExtension, configured_markdown
 
 # Tags that carry structure; the rest (Pygments' spans, wrapping divs) are presentation.
 STRUCTURE = {"p", "ul", "ol", "li", "del", "pre", "code", "blockquote", "dl", "dt", "dd", "abbr", "em",
@@ -207,7 +207,7 @@ def test_nomarkdown_passes_through():
 
 
 def test_toc_list_becomes_the_table_of_contents_marker():
-    from builder.markup import TOC_MARKER
+    from builder.render.markup import TOC_MARKER
     assert ours("* x\n{:toc}\n\n## A") == f'<p>{TOC_MARKER}</p>\n<h2 id="a">A</h2>'
 
 
@@ -267,7 +267,7 @@ def test_gfm_strikethrough_but_no_subscript():
 
 
 def test_site_config_checks_kramdown_settings_when_it_is_read():
-    from builder.config import validate_config
+    from builder.core.config import validate_config
     with pytest.warns(UserWarning, match=re.escape("_config.yml:3: `kramdown.parse_links` is not supported and is ignored")):
         validate_config({"kramdown": {"parse_links": True, "toc_levels": "1..3"}}, "_config.yml", {"kramdown": 3})
     with pytest.raises(ConfigError, match="`kramdown.smart_quotes` must be four entity names"):

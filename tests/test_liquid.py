@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from builder.errors import Location, SourceError
-from builder.liquid import LiquidContext, expand_liquid
+from builder.core.errors import Location, SourceError
+from builder.render.liquid import LiquidContext, expand_liquid
 
 SITE = {"title": "PyTorch notes", "url": "https://example.github.io", "baseurl": "/blog",
         "author": {"name": "Ada"}}

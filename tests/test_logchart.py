@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from builder.logchart import TrainingLog, parse_training_log, render_chart_svg
+from builder.render.logchart import TrainingLog, parse_training_log, render_chart_svg
 
 
 def bracket_epoch_log(epochs: int = 50) -> str:

@@ -1,8 +1,8 @@
 """Skipping patterns and block processors that cannot apply must give exactly what stock Python-Markdown gives."""
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from builder.markdown_shortcuts import BLOCK_TRIGGERS, TRIGGERS, TriggeredInlineProcessor
-from builder.markup import CellExtension, configured_markdown, new_markdown
+from builder.render.markdown_shortcuts import BLOCK_TRIGGERS, TRIGGERS, TriggeredInlineProcessor
+from builder.render.markup import CellExtension, configured_markdown, new_markdown
 
 PIECES = ["word", " ", "  \n", "\n", "\n\n", "*", "**", "_", "__", "`", "``", "[", "]", "(", ")", "!",
           "<", ">", "&", "&amp;", "&#42;", ";", "$", "$$", "\\", "\\(", "\\)", "\\[", "\\]", "^", ":",

@@ -1,7 +1,7 @@
 import markdown
 import pytest
 
-from builder.mathml import MathError, MathExtension
+from builder.formats.mathml import MathError, MathExtension
 
 MATHML_NS = 'xmlns="http://www.w3.org/1998/Math/MathML"'
 
@@ -129,4 +129,4 @@ def test_unconvertible_tex_raises_math_error_naming_it():
 
 
 def test_extension_loads_by_module_name():
-    assert markdown.markdown("$x$", extensions=["builder.mathml"]) == f"<p>{inline_math('<mi>x</mi>', 'x')}</p>"
+    assert markdown.markdown("$x$", extensions=["builder.formats.mathml"]) == f"<p>{inline_math('<mi>x</mi>', 'x')}</p>"

@@ -10,13 +10,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from builder.config import load_config
-from builder.errors import ConfigError, FreezeError
-from builder.figures import strip_png_metadata
-from builder.freeze import executed_from_record, load_record
-from builder.model import ExecutedPost, Post
-from builder.notebook import colab_url, error_output, export_notebook, notebook_path
-from builder.reader import read_post
+from builder.core.config import load_config
+from builder.core.errors import ConfigError, FreezeError
+from builder.formats.figures import strip_png_metadata
+from builder.freeze.records import executed_from_record, load_record
+from builder.core.model import ExecutedPost, Post
+from builder.render.notebook import colab_url, error_output, export_notebook, notebook_path
+from builder.source.reader import read_post
 from conftest import FIXTURES, run_build, write
 
 POST = "posts/2020-01-02-numbers.md"
@@ -123,7 +123,7 @@ def test_export_is_deterministic_sorted_json(site, exported):
 
 def test_exported_notebook_re_executes_to_the_same_outputs(site, notebook, tmp_path):
     from nbclient import NotebookClient
-    from builder.executor import kernel_config
+    from builder.execute.executor import kernel_config
     scratch = tmp_path / "run"
     shutil.copytree(site, scratch, ignore=shutil.ignore_patterns("_site", "_freeze", "posts"))
     again = nbformat.from_dict(json.loads(json.dumps(notebook)))

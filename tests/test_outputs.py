@@ -1,6 +1,6 @@
 import pytest
 
-from builder.outputs import (
+from builder.formats.outputs import (
     clean_text_output,
     collapse_carriage_returns,
     strip_ansi,

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from builder.config import validate_config
-from builder.errors import Location, SourceError
-from builder.model import CodeCell, Prose
-from builder.reader import as_list, read_post
+from builder.core.config import validate_config
+from builder.core.errors import Location, SourceError
+from builder.core.model import CodeCell, Prose
+from builder.source.reader import as_list, read_post
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -363,7 +363,7 @@ def test_cell_option_of_the_wrong_type_names_its_line(tmp_path):
 
 
 def test_fast_yaml_loader_gives_what_the_python_loader_gives():
-    from builder.frontmatter import load_yaml
+    from builder.source.frontmatter import load_yaml
     text = ("title: \"A: b\"\ndate: 2020-02-03 10:00:00 +0800\ntags: [a, 1, yes]\nseed: false\n"
             "nested: {x: [1.5, ~, 2020-01-01]}\nexcerpt: >\n  folded\n  text\n")
     assert load_yaml(text) == yaml.safe_load(text)

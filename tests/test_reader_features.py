@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.listings import DEFAULT_FAVICON
-from builder.model import Post
-from builder.series import MAX_SHARED_TAGS, related_links
+from builder.render.listings import DEFAULT_FAVICON
+from builder.core.model import Post
+from builder.render.series import MAX_SHARED_TAGS, related_links
 from conftest import REPO, run_build, write
 
 PART_ONE = "2024/01/01/basics.html"
@@ -255,7 +255,7 @@ def test_incremental_rebuild_updates_other_posts_series_and_related(tmp_path):
 def test_retina_figure_is_shown_at_half_its_pixel_size(tmp_path):
     """A figure drawn in the inline backend's 'retina' format (200 dpi) gets width and height
     of half its pixels; the PNG stays free of metadata and the same on a forced re-run."""
-    from builder.figures import png_size
+    from builder.formats.figures import png_size
     site = tmp_path / "site"
     write(site / "posts/2024-01-01-r.md", "---\ntitle: R\n---\n\n```python\n"
           "%config InlineBackend.figure_formats = ['retina']\nimport matplotlib.pyplot as plt\n"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import interrupts
-from builder.lock import build_lock
+from builder.core import interrupts
+from builder.site.lock import build_lock
 from conftest import REPO, run_build, tree_bytes, write
 
 MISSING_IMAGE_POST = '---\ntitle: "Post {n}"\n---\n\nText.\n\n![fig](/images/fig-{n}.png)\n'
@@ -191,8 +191,8 @@ def test_a_signal_mid_execution_stops_everything_and_leaves_the_site_untouched(t
 
 SIGINT_IN_COMMIT = """
 import os, signal, sys, time
-from builder import writer
-from builder.cli import main
+from builder.site import writer
+from builder.commands.cli import main
 
 put_in_place = writer.Writer.commit
 
@@ -275,7 +275,7 @@ def test_a_second_build_in_the_same_folder_refuses_naming_the_first(tmp_path):
 def test_a_killed_build_leaves_no_stale_lock(tmp_path):
     write(tmp_path / "posts/2024-01-01-plain.md", "---\ntitle: Plain\n---\n\nText.\n")
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from builder.lock import build_lock\nwith build_lock(Path('.')):\n"
+                               "from builder.site.lock import build_lock\nwith build_lock(Path('.')):\n"
                                "    print('locked', flush=True); time.sleep(60)"],
                               cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(REPO)),
                               stdout=subprocess.PIPE, text=True)
@@ -292,7 +292,7 @@ def test_a_killed_build_leaves_no_stale_lock(tmp_path):
 
 FORK_CHECK = """
 import os, threading
-from builder.forked import can_fork, map_with_helper
+from builder.site.forked import can_fork, map_with_helper
 
 def pids():
     return {pid for _, pid in map_with_helper(lambda job: (job, os.getpid()), list(range(8)), minimum=2)}
@@ -330,7 +330,7 @@ def test_a_kernel_that_kills_itself_is_an_error_of_its_post_without_a_traceback(
 
 
 def test_a_zygote_that_cannot_start_leaves_kernels_to_start_the_usual_way(tmp_path, monkeypatch):
-    from builder import warm
+    from builder.execute import warm
 
     def cannot_start(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
@@ -349,9 +349,9 @@ def test_a_zygote_that_cannot_start_leaves_kernels_to_start_the_usual_way(tmp_pa
 SERVE_FORKS = """
 import io, sys
 from pathlib import Path
-from builder import render_pool
-from builder.build import BuildOptions
-from builder.serve import Server
+from builder.site import render_pool
+from builder.site.build import BuildOptions
+from builder.commands.serve import Server
 
 forks = []
 real = render_pool.ForkedWorkers
@@ -380,7 +380,7 @@ def test_serve_forks_renderers_only_before_its_threads_start(tmp_path):
 
 
 def test_pages_of_a_killed_render_worker_are_rendered_here(tmp_path, monkeypatch):
-    from builder import render_pool
+    from builder.site import render_pool
 
     class KilledWorkers(render_pool.ForkedWorkers):
         def results(self):

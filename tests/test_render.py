@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder.config import validate_config
-from builder.model import CodeCell, Output
-from builder.render import MAX_HTML_OUTPUT, RenderContext, render_output
-from builder.templates import make_environment
+from builder.core.config import validate_config
+from builder.core.model import CodeCell, Output
+from builder.render.page import MAX_HTML_OUTPUT, RenderContext, render_output
+from builder.render.templates import make_environment
 
 
 def context(tmp_path: Path) -> RenderContext:
@@ -29,7 +29,7 @@ def test_huge_html_output_is_replaced_by_a_note(tmp_path):
 
 
 def test_the_reused_markdown_converter_forgets_the_previous_post():
-    from builder.markup import markdown_for, new_markdown
+    from builder.render.markup import markdown_for, new_markdown
     first = "Text[^1], a [ref] and <b>html</b>.\n\n[^1]: A note.\n\n[ref]: https://a.example\n\n## Same\n\n## Same\n"
     second = "Again[^1] and [ref].\n\n## Same\n\nCELL\n"
     fresh = new_markdown({"CELL": "<div>cell two</div>"})

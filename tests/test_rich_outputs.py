@@ -187,9 +187,9 @@ def test_two_clean_builds_give_the_same_outputs(built, tmp_path):
 
 # --- without a kernel ---------------------------------------------------------------------------
 
-from builder.display import convert_output, jpeg_size, safe_svg, strip_jpeg_metadata  # noqa: E402
-from builder.model import CodeCell, Post  # noqa: E402
-from builder.safe_html import clean_html_output  # noqa: E402
+from builder.execute.display import convert_output, jpeg_size, safe_svg, strip_jpeg_metadata  # noqa: E402
+from builder.core.model import CodeCell, Post  # noqa: E402
+from builder.formats.safe_html import clean_html_output  # noqa: E402
 
 STYLER = ('<style type="text/css">\n#T_1_row0_col0 { background-color: red; }\n</style>\n'
           '<table id="T_1"><thead><tr><th class="blank level0" >&nbsp;</th>'

@@ -6,10 +6,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from builder.config import validate_config
-from builder.errors import SourceError
-from builder.reader import read_post
-from builder.scaffold import import_jekyll_post, import_notebook, new_post
+from builder.core.config import validate_config
+from builder.core.errors import SourceError
+from builder.source.reader import read_post
+from builder.source.scaffold import import_jekyll_post, import_notebook, new_post
 from tests.conftest import run_build, write
 
 TODAY = date(2024, 5, 1)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.build import BuildOptions
-from builder.errors import ConfigError
-from builder.serve import Server, inject, is_source_path, is_temp_file
+from builder.site.build import BuildOptions
+from builder.core.errors import ConfigError
+from builder.commands.serve import Server, inject, is_source_path, is_temp_file
 from tests.browser_support import Browser, ProtocolError, Tab, install_chromium
 from tests.conftest import write
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from builder.config import SiteConfig, validate_config
-from builder.errors import ConfigError, SourceError
-from builder.listings import neighbours, render_home, render_site_files, render_taxonomy_pages, sort_posts
-from builder.model import CellResult, ExecutedPost, Page, Post
-from builder.errors import SourceErrors
-from builder.reader import PAGE_DATE, is_page, read_drafts, read_pages, read_post
-from builder.render import RenderContext, render_post
-from builder.templates import make_environment
-from builder.urls import category_url, tag_url
+from builder.core.config import SiteConfig, validate_config
+from builder.core.errors import ConfigError, SourceError
+from builder.render.listings import neighbours, render_home, render_site_files, render_taxonomy_pages, sort_posts
+from builder.core.model import CellResult, ExecutedPost, Page, Post
+from builder.core.errors import SourceErrors
+from builder.source.reader import PAGE_DATE, is_page, read_drafts, read_pages, read_post
+from builder.render.page import RenderContext, render_post
+from builder.render.templates import make_environment
+from builder.core.urls import category_url, tag_url
 from conftest import write
 
 BLOG = {"title": "Notes & co", "url": "https://example.org", "baseurl": "/blog"}

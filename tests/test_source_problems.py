@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from builder.cli import main
-from builder.config import validate_config, is_excluded
-from builder.errors import Location, SourceError, SourceErrors, in_file_order
-from builder.links import missing_images
-from builder.reader import read_post
-from builder.templates import THEME_DIR
+from builder.commands.cli import main
+from builder.core.config import validate_config, is_excluded
+from builder.core.errors import Location, SourceError, SourceErrors, in_file_order
+from builder.source.links import missing_images
+from builder.source.reader import read_post
+from builder.render.templates import THEME_DIR
 from conftest import run_build, write
 
 POST = "posts/2020-01-01-a.md"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from builder.cli import main
-from builder.errors import FreezeError
-from builder.incremental import BuildState, SourceEntry, build_fingerprint, state_file
-from builder.writer import TEMPORARY_SUFFIX, WriteError, write_source_file
+from builder.commands.cli import main
+from builder.core.errors import FreezeError
+from builder.site.incremental import BuildState, SourceEntry, build_fingerprint, state_file
+from builder.site.writer import TEMPORARY_SUFFIX, WriteError, write_source_file
 from conftest import REPO, run_build, tree_bytes, write
 
 POST = "posts/2020-01-01-hello.md"
@@ -240,7 +240,7 @@ def test_an_interrupt_mid_write_keeps_the_old_record(site, monkeypatch):
 KILLED_WRITER = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from builder.writer import write_source_file
+    from builder.site.writer import write_source_file
     real_write = os.write
     def slow(descriptor, data):
         real_write(descriptor, bytes(data[:len(data) // 2]))

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from builder.config import load_config, normalise_baseurl, validate_config
-from builder.errors import ConfigError, ContainmentError, Location
-from builder.urls import MAX_SEGMENT, MAX_SLUG_BYTES, expand_permalink, join_url, output_path, slugify
+from builder.core.config import load_config, normalise_baseurl, validate_config
+from builder.core.errors import ConfigError, ContainmentError, Location
+from builder.core.urls import MAX_SEGMENT, MAX_SLUG_BYTES, expand_permalink, join_url, output_path, slugify
 
 DATE = datetime(2017, 8, 1)
 WHERE = Location("posts/2017-08-01-x.md")

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from builder.config import load_config
-from builder.errors import ExecutionError
-from builder.executor import ExecutionOptions, Progress, execute_post
-from builder.kernel_probe import kernel_env
-from builder.reader import read_post
-from builder.warm import WarmPool, guess_codes, start_warm_pool, warm_modules
+from builder.core.config import load_config
+from builder.core.errors import ExecutionError
+from builder.execute.executor import ExecutionOptions, Progress, execute_post
+from builder.execute.kernel_probe import kernel_env
+from builder.source.reader import read_post
+from builder.execute.warm import WarmPool, guess_codes, start_warm_pool, warm_modules
 from conftest import write
 
 SEEDED_NUMPY_RAND = "0.5488135039273248"   # np.random.seed(0); np.random.rand()
