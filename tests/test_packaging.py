@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 def run(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
     done = subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd or REPO)})
+                          timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": tempfile.gettempdir(),
+                                                  "PIP_NO_CACHE_DIR": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
