@@ -88,6 +88,7 @@ def test_a_zmq_error_while_starting_is_an_execution_error(tmp_path: Path, monkey
 def test_a_cold_kernel_names_cells_too_and_a_failed_start_leaves_no_kernel(tmp_path: Path, monkeypatch):
     import pytest
 
+    from builder.core import patches
     from builder.execute import executor
     from builder.core.errors import ExecutionError
 
@@ -101,7 +102,7 @@ def test_a_cold_kernel_names_cells_too_and_a_failed_start_leaves_no_kernel(tmp_p
         raise RuntimeError("Kernel didn't respond in 120 seconds")
 
     before = our_children()
-    monkeypatch.setattr(executor, "wait_for_ready", no_reply)
+    monkeypatch.setattr(patches, "wait_for_ready", no_reply)
     with pytest.raises(ExecutionError) as raised:
         executor.execute_post(post, tmp_path, executor.ExecutionOptions(), warm=None)
     assert str(raised.value).startswith("posts/2024-01-01-w.md: the kernel `python3` could not start "

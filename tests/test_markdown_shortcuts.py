@@ -1,7 +1,8 @@
 """Skipping patterns and block processors that cannot apply must give exactly what stock Python-Markdown gives."""
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from builder.render.markdown_shortcuts import BLOCK_TRIGGERS, TRIGGERS, TriggeredInlineProcessor
+from builder.core.patches import triggered_inline_class
+from builder.render.markdown_shortcuts import BLOCK_TRIGGERS, TRIGGERS
 from builder.render.markup import CellExtension, configured_markdown, new_markdown
 
 PIECES = ["word", " ", "  \n", "\n", "\n\n", "*", "**", "_", "__", "`", "``", "[", "]", "(", ")", "!",
@@ -13,6 +14,7 @@ PIECES = ["word", " ", "  \n", "\n", "\n\n", "*", "**", "_", "__", "`", "``", "[
           "'", '"', "--", "---", "...", "<<", ">>", "'90s", "can't", '"q"']
 lines = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
 documents = st.lists(lines, max_size=12).map("\n".join)
+TriggeredInlineProcessor = triggered_inline_class()
 
 
 def stock_markdown():

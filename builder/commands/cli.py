@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import io
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import warnings
 from datetime import date
 from pathlib import Path
@@ -17,6 +15,7 @@ from builder.core import interrupts
 from builder.core.children import kill_descendants
 from builder.core.errors import BuildError, ConfigError
 from builder.core.interrupts import Interrupted
+from builder.core.patches import run_exit_handlers
 from builder.site.lock import build_lock
 
 
@@ -46,7 +45,10 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("title", help="the post's title")
     new.add_argument("--source", type=Path, default=Path("."), help="the site folder (default: .)")
     imported = commands.add_parser("import", help="make a post from a notebook or a legacy Jekyll post")
-    imported.add_argument("file", type=Path, help="an .ipynb notebook or a Jekyll .md post")
+    imported.add_argument("file", type=Path, help="an .ipynb notebook, a sphinx-gallery or percent "
+                                                    ".py script, or a Jekyll .md post")
+    imported.add_argument("--date", type=date.fromisoformat, default=None,
+                          help="the post's date, YYYY-MM-DD (default: the notebook's metadata, else today)")
     imported.add_argument("--source", type=Path, default=Path("."), help="the site folder (default: .)")
     serve = commands.add_parser("serve", help="build, serve on 127.0.0.1 and rebuild on changes")
     add_site_arguments(serve)
@@ -177,7 +179,10 @@ def run_new(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from builder.source.scaffold import import_jekyll_post, import_notebook
     if args.file.suffix == ".ipynb":
-        path, changes = import_notebook(args.file, args.source, date.today())
+        path, changes = import_notebook(args.file, args.source, date.today(), args.date)
+    elif args.file.suffix == ".py":
+        from builder.source.gallery import import_script
+        path, changes = import_script(args.file, args.source, args.date or date.today())
     else:
         path, changes = import_jekyll_post(args.file, args.source)
     print(f"created {path.relative_to(args.source).as_posix()}")
@@ -218,9 +223,8 @@ def console_main() -> None:
     # Everything is written and every process and file closed by now. Tearing down the modules a
     # build loads (jupyter_client, zmq, tornado, ...) would add some 70 ms to every run; the exit
     # handlers run with a bound, since one waiting on a killed kernel must not hold the exit.
-    handlers = threading.Thread(target=atexit._run_exitfuncs, daemon=True)
-    handlers.start()
-    handlers.join(2.0)
+    if not run_exit_handlers(bound=2.0):
+        sys.exit(code)      # the patch is off: the interpreter's usual (slower) exit
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

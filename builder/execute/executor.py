@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from builder.core.errors import ExecutionError, Location
+from builder.core.patches import quicken_kernel_manager
 from builder.execute.cell_names import cell_names_code, failing_cell_line
 from builder.execute.display import clean_traceback, collect_outputs
 from builder.execute.kernel_probe import REPORT, kernel_env, setup_code
@@ -227,60 +228,13 @@ class Budget:
 
 def kernel_manager(code: str, options: ExecutionOptions, scratch: Path, warm: WarmPool | None):
     """A warm kernel's manager when the pool has one, else the usual one; both start and stop
-    faster than jupyter_client's defaults (see wait_for_ready)."""
+    faster than jupyter_client's defaults (see builder.core.patches.quicken_kernel_manager)."""
     from jupyter_client import AsyncKernelManager
     config = kernel_config(scratch)
     km = warm.kernel_manager(code, options.kernel, config) if warm else None
     km = km or AsyncKernelManager(kernel_name=options.kernel, config=config)
-    make_client = km.client
-
-    def client(**kwargs):
-        kc = make_client(**kwargs)
-        kc.wait_for_ready = lambda timeout=None: wait_for_ready(kc, timeout)
-        return kc
-
-    km.client = client
-    poll_until_dead = km._async_wait
-    # After its SIGKILL, jupyter_client checks every 0.1 s whether the kernel is gone; it is
-    # gone within a millisecond, so check every 5 ms (0.1 s saved per post).
-    km._async_wait = lambda pollinterval=0.1: poll_until_dead(pollinterval=0.005)
+    quicken_kernel_manager(km)
     return km
-
-
-async def wait_for_ready(kc, timeout: float | None) -> None:
-    """jupyter_client's wait_for_ready without its fixed 0.2 s IOPub drain: ready once a
-    kernel_info request has its reply and IOPub has delivered a message (so it is subscribed
-    and no output can be lost). nbclient skips the other requests' replies and IOPub messages."""
-    deadline = time.monotonic() + (timeout or float("inf"))
-    sent = {kc.kernel_info()}
-    reply = None
-    while True:
-        if reply is None:
-            reply = await next_message(kc.shell_channel, 1.0, lambda msg: msg["parent_header"].get(
-                "msg_id") in sent and msg["msg_type"] == "kernel_info_reply")
-        if reply is not None and await next_message(kc.iopub_channel, 0.2, lambda msg: True):
-            kc._handle_kernel_info_reply(reply)
-            return
-        if not await kc.is_alive():
-            raise RuntimeError("Kernel died before replying to kernel_info")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
-        sent.add(kc.kernel_info())     # no reply yet, or IOPub not subscribed yet: its status
-                                       # messages for this request will show when it is
-
-
-async def next_message(channel, wait: float, wanted: Callable[[dict], bool]) -> dict | None:
-    """The next message on `channel` that is `wanted`, or None after `wait` seconds."""
-    from queue import Empty
-    deadline = time.monotonic() + wait
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            msg = await channel.get_msg(timeout=left)
-        except Empty:
-            return None
-        if wanted(msg):
-            return msg
-    return None
 
 
 def stream_outputs(kc, send: Callable[[str], None], wanted: Callable[[], bool]) -> None:

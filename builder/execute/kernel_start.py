@@ -1,19 +1,14 @@
 """Kernels that fail to start, or whose connection breaks, told as errors a user can act on."""
 from __future__ import annotations
 
+from builder.core.patches import forget_failed_kernel
 from builder.core.errors import ExecutionError, Location
 from builder.core.model import Post
 
 
 def forget_kernel(client) -> None:
     """Stop a kernel that failed while starting; nbclient would try again at exit, and fail."""
-    import atexit
-    atexit.unregister(client._cleanup_kernel)
-    try:
-        if client.km is not None and client.km.has_kernel:
-            client._cleanup_kernel()
-    except Exception:  # noqa: BLE001 - the start failure is what gets reported
-        pass
+    forget_failed_kernel(client)
 
 
 def kernel_error(post: Post, kernel: str, error: Exception, started: bool) -> ExecutionError:

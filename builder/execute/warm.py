@@ -371,7 +371,7 @@ def run_kernel(argv: list[str], imported: frozenset[str]) -> int:
         kernelapp.launch_new_instance()
     except SystemExit as error:
         code = error.code if isinstance(error.code, int) else 0
-    atexit._run_exitfuncs()
+    atexit._run_exitfuncs()     # private: the pool starts no zygote where the patch is off
     return code
 
 
@@ -396,7 +396,7 @@ class WarmPool:
         self.folder = Path(tempfile.mkdtemp(prefix="builder-warm-"))
         self.zygotes: dict[tuple[str, ...], tuple[str, subprocess.Popen]] = {}
         self.lock = threading.Lock()
-        self.problem: str | None = None
+        self.problem: str | None = warm_kernels_off()    # then no zygote starts
         self.checked = False
         self.closed = False
         atexit.register(self.close)     # in case the build ends without closing the pool
@@ -485,6 +485,16 @@ class WarmPool:
                 zygote.kill()
                 zygote.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def warm_kernels_off() -> str | None:
+    """Why this build starts no warm kernel (BUILDER_WARM=0, or a patch they need is off), or None."""
+    if os.environ.get("BUILDER_WARM", "1") == "0":
+        return "BUILDER_WARM=0"
+    from builder.core.patches import enabled
+    if not enabled("atexit-run-handlers"):     # each forked kernel leaves through it (run_kernel)
+        return "the atexit-run-handlers patch is off"
+    return None
 
 
 def native_kernel_problem() -> str | None:
