@@ -1,4 +1,5 @@
-"""Start a new post, or bring one in from a legacy Jekyll post or a Jupyter notebook.
+"""Start a new post, or bring one in from a legacy Jekyll post or a Jupyter notebook
+(Python tutorial scripts: builder.source.gallery).
 
 These commands write source files under `posts/`, never the built site, and never replace a
 file that is already there.
@@ -223,13 +224,15 @@ def as_date(value: Any) -> date | None:
 
 # Jupyter notebook
 
-def import_notebook(source: Path, site_dir: Path, today: date) -> tuple[Path, list[str]]:
-    """Turn a .ipynb into a post: markdown cells become prose, code cells ```python, outputs dropped."""
+def import_notebook(source: Path, site_dir: Path, today: date,
+                    day: date | None = None) -> tuple[Path, list[str]]:
+    """Turn a .ipynb into a post: markdown cells become prose, code cells ```python, outputs dropped.
+    Its date is `day`, else the notebook's metadata `date`, else `today`."""
     where = str(source)
     notebook = read_notebook(source)
     check_language(notebook, where)
     title, sources, changes = notebook_title(notebook, source)
-    day = notebook_date(notebook.metadata.get("date"), today, where)
+    day = day or notebook_date(notebook.metadata.get("date"), today, where)
     blocks, notes = notebook_blocks(notebook.cells, sources)
     path = site_dir / POSTS / f"{day.isoformat()}-{title_slug(title)}.md"
     body = "".join(f"\n{block}\n" for block in blocks)
