@@ -1,0 +1,246 @@
+"""Posts run as Ray tasks on a cluster: the same execution code as locally, in a fresh worker each.
+
+The driver has already decided which posts must run (their cache keys are computed there); this
+backend ships only those, with the files they may read packed once into Ray's object store. Each
+task unpacks them, runs `execute_post` (the cold-kernel path: no warm pool on workers) and returns
+the `Execution` and the worker's host; the driver writes the figures and the freeze record as for
+a local run. Ray is optional: only a build given `--cluster` imports this module.
+"""
+from __future__ import annotations
+
+import io
+import os
+import socket
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from builder.core.errors import BuildError, ConfigError, ExecutionError
+from builder.execute.backend import RunOutcome, RunRequest
+from builder.execute.executor import SCRATCH_SKIP, Execution, execute_post
+
+CONNECT_SECONDS = 20.0        # to reach the cluster and hear back from one of its workers
+CANCEL_SECONDS = 5.0          # for cancelled tasks to be killed and the client to disconnect
+MAX_FILES_MB = int(os.environ.get("BUILDER_CLUSTER_MAX_MB", "200"))
+ADDRESS_HINT = "Give `--cluster ray://HOST:PORT` (the head's client port, 10001 by default) or `--cluster auto`."
+
+
+class RayBackend:
+    """Runs each request as a Ray task (GPU posts: one GPU; others: front matter `cpus:`, default 1)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        self.pending: dict[Any, RunRequest] = {}
+        self.files_ref = None
+        self.ray = None
+        # Connecting takes seconds: it overlaps whatever the build does before the first run.
+        self.connection: list = []
+        self.connecting = threading.Thread(target=self.connect, daemon=True)
+        self.connecting.start()
+
+    def connect(self) -> None:
+        try:
+            self.connection.append(connect(self.address))
+        except BaseException as error:  # noqa: BLE001 - raised where the build waits for it
+            self.connection.append(error)
+
+    def connected(self):
+        """The `ray` module once connected; a ConfigError (exit 2) when the cluster cannot be used."""
+        self.connecting.join(2 * CONNECT_SECONDS + CANCEL_SECONDS)
+        outcome = self.connection[0] if self.connection else ConfigError(
+            f"no answer from the Ray cluster at {self.address}", "--cluster", ADDRESS_HINT)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        self.ray = outcome
+        return outcome
+
+    def run(self, requests: Sequence[RunRequest], keep_going: bool) -> Iterator[RunOutcome]:
+        """Submit in the given order (longest expected first); yield outcomes as tasks end."""
+        if not requests:
+            return
+        ray = self.connected()
+        self.files_ref = ray.put(pack_site_files(requests[0].site_dir))
+        for request in requests:
+            task = remote_run.options(**task_resources(request))
+            self.pending[task.remote(request.post, request.options, self.files_ref)] = request
+        while self.pending:
+            done, _ = ray.wait(list(self.pending), num_returns=1, timeout=1.0)
+            for ref in done:
+                yield outcome_of(self.pending.pop(ref), ref, ray)
+
+    def cancel(self) -> None:
+        """Force-cancel the tasks still running (their workers are killed) and disconnect, bounded."""
+        connected = [c for c in self.connection if not isinstance(c, BaseException)]
+        ray, pending = self.ray or (connected[0] if connected else None), list(self.pending)
+        self.pending.clear()
+        if ray is None:        # never connected, or still connecting: its thread is a daemon
+            return
+        self.ray = None
+
+        def stop() -> None:
+            for ref in pending:
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001 - a task that just ended cannot be cancelled
+                    pass
+            ray.shutdown()
+
+        ending = threading.Thread(target=stop, daemon=True)
+        ending.start()
+        ending.join(CANCEL_SECONDS)
+
+
+def task_resources(request: RunRequest) -> dict:
+    """A GPU post takes one GPU; any other post the CPUs its front matter asks for."""
+    if request.needs_gpu:
+        return {"num_gpus": 1, "num_cpus": 1}
+    return {"num_cpus": post_cpus(request)}
+
+
+def post_cpus(request: RunRequest) -> int:
+    """Front matter `cpus:` (default 1): how many CPUs the post's task reserves on the cluster."""
+    cpus = request.post.get("cpus", 1)
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
+        raise ConfigError(f"`cpus: {cpus}` is not a whole number of CPUs", request.post.path,
+                          "Write `cpus: 2` (or leave it out for 1) in the post's front matter.")
+    return cpus
+
+
+def outcome_of(request: RunRequest, ref, ray) -> RunOutcome:
+    """The finished task as an outcome: its execution and host, or an error naming the post."""
+    try:
+        result, host = ray.get(ref)
+    except Exception as error:  # noqa: BLE001 - Ray's failures (worker died twice, cancelled) name the post
+        return RunOutcome(request, error=task_failure(request, error), where="cluster")
+    if isinstance(result, BuildError):
+        return RunOutcome(request, error=result, where=host)
+    return RunOutcome(request, execution=result, where=host)
+
+
+def task_failure(request: RunRequest, error: Exception) -> ExecutionError:
+    kind = type(error).__name__
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else kind
+    if "WorkerCrashed" in kind or "died" in reason.lower():
+        return ExecutionError(f"the cluster worker running this post died, twice (it was retried once "
+                              f"on another worker): {reason}", request.post.path,
+                              "Look for the cause in the workers' logs (out of memory, a killed "
+                              "process, a lost node); the post itself may crash its process.")
+    return ExecutionError(f"the post could not be run on the cluster: {kind}: {reason}",
+                          request.post.path, "Check the cluster's workers and their logs.")
+
+
+def pack_site_files(site_dir: Path) -> bytes:
+    """The files a post may read (the site's top-level entries as a scratch folder shows them), tarred."""
+    limit, buffer = MAX_FILES_MB * 1024 * 1024, io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as archive:
+        for entry in sorted(site_dir.iterdir()):
+            if not entry.name.startswith(".") and entry.name not in SCRATCH_SKIP:
+                archive.add(entry, arcname=entry.name, filter=normalized)
+            if buffer.tell() > limit:
+                break
+    if buffer.tell() > limit:
+        raise ConfigError(f"the site's files that posts may read are over {MAX_FILES_MB} MB, too many "
+                          "to ship to the cluster", str(site_dir),
+                          "Move large data out of the site folder (posts can download it), or raise "
+                          "BUILDER_CLUSTER_MAX_MB.")
+    return buffer.getvalue()
+
+
+def normalized(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def remote_run_body(post, options, files: bytes) -> tuple[Execution | BuildError, str]:
+    """On a worker: unpack the site's files, run the post as locally, return what it produced."""
+    host = socket.gethostname()
+    with tempfile.TemporaryDirectory(prefix="builder-site-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(files), mode="r:gz") as archive:
+            archive.extractall(folder, filter="data")
+        try:
+            return execute_post(post, Path(folder), options), host
+        except BuildError as error:      # an application error: returned, so that Ray never retries it
+            return error, host
+
+
+def probe_body() -> dict:
+    import builder
+    return {"builder": getattr(builder, "__version__", "?"), "host": socket.gethostname()}
+
+
+remote_run = None      # the Ray remote function, made on first connect (Ray is imported only then)
+
+
+def connect(address: str):
+    """Connect to the cluster (bounded) and check that a worker runs this version; ConfigError if not."""
+    reachable(address)
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("`--cluster` needs Ray, which is not installed", address,
+                          "Install it with `pip install .[cluster]` (or requirements-cluster.txt).") from None
+    init_bounded(ray, address)
+    global remote_run
+    if remote_run is None:
+        # A fresh worker process per post (max_calls=1), as Ray does for GPU tasks; a post whose
+        # worker dies is retried once elsewhere; an error in the post's code is returned, not raised.
+        remote_run = ray.remote(max_calls=1, max_retries=1, retry_exceptions=False)(remote_run_body)
+    check_workers(ray, address)
+    return ray
+
+
+def reachable(address: str) -> None:
+    """Fail fast, with the address, when nothing listens there."""
+    if address == "auto":
+        return
+    if not address.startswith("ray://") or ":" not in address[6:]:
+        raise ConfigError(f"`{address}` is not a Ray cluster address", "--cluster", ADDRESS_HINT)
+    host, _, port = address[6:].rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {error}", "--cluster",
+                          "Start it (`ray start --head`) or check the address; " + ADDRESS_HINT) from None
+
+
+def init_bounded(ray, address: str) -> None:
+    """ray.init on a helper thread, so that a cluster that never answers costs CONNECT_SECONDS."""
+    outcome: list = []
+
+    def init() -> None:
+        try:
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+            outcome.append(None)
+        except Exception as error:  # noqa: BLE001 - version mismatch, refused: told with the address
+            outcome.append(error)
+
+    thread = threading.Thread(target=init, daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS)
+    failure = outcome[0] if outcome else f"no answer within {CONNECT_SECONDS:.0f} s"
+    if failure is not None:
+        raise ConfigError(f"cannot connect to the Ray cluster at {address}: {failure}", "--cluster",
+                          "The cluster must run the same Ray and Python versions as this machine "
+                          f"(Ray {ray.__version__}); " + ADDRESS_HINT)
+
+
+def check_workers(ray, address: str) -> None:
+    """Run a tiny task: the workers must have this builder version (else outputs could differ)."""
+    import builder
+    started = time.monotonic()
+    try:
+        found = ray.get(ray.remote(probe_body).options(num_cpus=0).remote(), timeout=CONNECT_SECONDS)
+    except Exception as error:  # noqa: BLE001 - no worker could start: say so before anything runs
+        ray.shutdown()
+        raise ConfigError(f"the Ray cluster at {address} could not run a task in "
+                          f"{time.monotonic() - started:.0f} s: {type(error).__name__}", "--cluster",
+                          "Check that its workers have this project installed (`pip install .[cluster]`).") from None
+    mine = getattr(builder, "__version__", "?")
+    if found["builder"] != mine:
+        ray.shutdown()
+        raise ConfigError(f"the Ray cluster's workers run builder {found['builder']}, this machine {mine}",
+                          "--cluster", "Install the same version of this project on the cluster.")
