@@ -1,4 +1,8 @@
-"""`serve`: build once, serve the output under the baseurl, rebuild on change, reload the browser."""
+"""`serve`: build once, serve the output under the baseurl, rebuild on change, reload the browser.
+
+The warm kernel pool (builder.execute.warm) lives as long as the server, so a rebuild after a
+code edit forks its kernel from a zygote that has already imported torch and friends.
+"""
 from __future__ import annotations
 
 import html
@@ -19,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from builder.execute.warm import WarmPool, guess_codes, start_warm_pool
 from builder.site.build import BuildOptions, build_site
 from builder.core.children import descendants, kill_descendants
 from builder.core.config import load_config
@@ -192,6 +197,7 @@ class Server:
         self.state = BuildState()
         self.base = ""
         self.rebuilder = Rebuilder(self.rebuild)
+        self.warm: WarmPool | None = None       # kept between rebuilds: a code edit forks a warm kernel
         self.observer = None
         self.httpd: ThreadingHTTPServer | None = None
         self.http_thread: threading.Thread | None = None
@@ -205,6 +211,8 @@ class Server:
         return f"http://{self.host}:{self.port}{self.base}/"
 
     def start(self) -> "Server":
+        if self.options.execute and not self.options.frozen:
+            self.warm = start_warm_pool(guess_codes(self.options.source), log=self.say)
         self.rebuild()
         self.httpd = bind(self.host, self.requested_port)
         self.httpd.site = self
@@ -224,6 +232,8 @@ class Server:
             self.httpd.shutdown()
             self.httpd.server_close()
         self.rebuilder.stop()
+        if self.warm is not None:
+            self.warm.close()                   # its zygotes kill their kernels and exit
 
     def __enter__(self) -> "Server":
         return self.start()
@@ -237,8 +247,9 @@ class Server:
             self.base = load_config(self.options.source).base
             # Rebuilds run while the HTTP and watchdog threads are alive: the build then renders
             # in this process instead of forking workers (see builder.site.forked).
+            reporter = Reporter(self.stream, verbose=self.options.verbose)
             with build_lock(self.options.source):
-                failures = build_site(self.options, Reporter(self.stream, verbose=self.options.verbose)).failures
+                failures = build_site(self.options, reporter, warm=self.warm_pool()).failures
         except BuildError as error:
             failures = [error]
             self.say(f"error: {error}")
@@ -249,6 +260,14 @@ class Server:
         if failures:
             self.say(f"serve: build {generation} failed; every page shows the error until the next good build")
         return generation
+
+    def warm_pool(self) -> WarmPool | None:
+        """The pool for the next rebuild: a fresh one when a zygote of the last died (killed
+        with a failed post's kernels, say), since that pool would start every kernel cold."""
+        if self.warm is not None and self.warm.lost_a_zygote():
+            self.warm.close()
+            self.warm = start_warm_pool(guess_codes(self.options.source), log=self.say)
+        return self.warm
 
     def say(self, text: str) -> None:
         self.stream.write(text + "\n")

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -419,10 +420,20 @@ class WarmPool:
                     self.problem = f"a zygote could not be started ({error})"
                     return None
             name, zygote = self.zygotes[modules]
+            self.wait_listening(name, zygote)
             if zygote.poll() is not None:
                 self.problem = f"a zygote exited with status {zygote.returncode}"
                 return None
             return name
+
+    def wait_listening(self, name: str, zygote: subprocess.Popen, timeout: float = 5.0) -> None:
+        """Wait (bounded) until a just-started zygote listens: a launcher that finds no socket
+        starts its kernel cold, and a pool started just before its first kernel (a fresh pool in
+        `serve`) would otherwise lose that race."""
+        socket_path = self.folder / f"{name}.sock"
+        deadline = time.monotonic() + timeout
+        while not socket_path.exists() and zygote.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def spawn(self, modules: tuple[str, ...], name: str) -> tuple[str, subprocess.Popen]:
         socket_path = self.folder / f"{name}.sock"
@@ -469,6 +480,17 @@ class WarmPool:
             if self.problem and not self.closed and self.log is not None:
                 log, self.log = self.log, None
                 log(f"warm kernels off ({self.problem}); starting each kernel the usual way")
+
+    def zygote_pids(self) -> list[int]:
+        """The pids of the zygotes still running."""
+        with self.lock:
+            return [zygote.pid for _, zygote in self.zygotes.values() if zygote.poll() is None]
+
+    def lost_a_zygote(self) -> bool:
+        """Whether a zygote has exited, so that this pool would start every kernel cold from now
+        on (a long-lived pool, as `serve` keeps, is then replaced by a fresh one)."""
+        with self.lock:
+            return any(zygote.poll() is not None for _, zygote in self.zygotes.values())
 
     def close(self) -> None:
         """Stop the zygotes (and any kernel still running) and remove their folder."""
