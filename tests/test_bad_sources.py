@@ -119,11 +119,12 @@ def test_unknown_include_names_the_post_line(site):
 
 
 def test_unknown_liquid_tag_names_the_post_line(site):
-    write(site / POST, "---\ntitle: A\n---\nHello.\n\n{% assign x = 1 %}\n")
+    write(site / POST, "---\ntitle: A\n---\nHello.\n\n{% gist 1 %}\n")
     assert fails_to_render(site) == (
-        f"{POST}:6: unsupported Liquid tag `{{% assign %}}`\n"
-        "  Hint: Supported tags: raw, include, highlight, post_url, link. Replace the tag with Markdown, "
-        "or wrap literal braces in {% raw %}...{% endraw %}.")
+        f"{POST}:6: unsupported Liquid tag `{{% gist %}}`\n"
+        "  Hint: Supported tags: assign, capture, if, unless, case, for, raw, comment, include, "
+        "highlight, post_url, link. Replace the tag with Markdown, or wrap literal braces in "
+        "{% raw %}...{% endraw %}.")
 
 
 @pytest.mark.parametrize("body", ["Hello.\n", "Hello.\n\n```python\nprint(1)\n```\n"],
@@ -249,8 +250,8 @@ FOUR_BROKEN = {
                                  "posts/2020-01-01-yaml.md:2: invalid YAML in the front matter"),
     "posts/2020-01-02-tags.md": ("---\ntags: 5\n---\nHi.\n",
                                  "posts/2020-01-02-tags.md:2: front matter `tags` must be a list"),
-    "posts/2020-01-03-liquid.md": ("---\ntitle: L\n---\nHi.\n\n{% assign x = 1 %}\n",
-                                   "posts/2020-01-03-liquid.md:6: unsupported Liquid tag `{% assign %}`"),
+    "posts/2020-01-03-liquid.md": ("---\ntitle: L\n---\nHi.\n\n{% gist 1 %}\n",
+                                   "posts/2020-01-03-liquid.md:6: unsupported Liquid tag `{% gist %}`"),
     "posts/2020-01-04-image.md": ("---\ntitle: I\n---\nHi.\n\n![x](/assets/img/none.png)\n",
                                   "posts/2020-01-04-image.md:6: the image /assets/img/none.png does not exist"),
 }

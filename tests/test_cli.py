@@ -40,7 +40,7 @@ def test_new_then_build_without_executing(tmp_path, capsys):
 
 def test_check_lists_every_problem_without_executing(tmp_path, capsys):
     write(tmp_path / "posts/2020-01-01-bad-yaml.md", "---\ntitle: [unclosed\n---\nText.\n")
-    write(tmp_path / "posts/2020-01-02-bad-tag.md", "---\ntitle: Tag\n---\n\n{% assign x = 1 %}\n")
+    write(tmp_path / "posts/2020-01-02-bad-tag.md", "---\ntitle: Tag\n---\n\n{% gist 1 %}\n")
     write(tmp_path / "posts/2020-01-03-bad-type.md", "---\ntags: 5\n---\n```python\nraise SystemExit\n```\n")
     assert main(["check", "--source", str(tmp_path)]) == 1
     err = capsys.readouterr().err
@@ -56,11 +56,11 @@ def test_bad_math_is_a_source_error_at_its_line(tmp_path, capsys):
 
 
 def test_check_reports_unknown_liquid_tags_and_broken_links(tmp_path, capsys):
-    write(tmp_path / "posts/2020-01-02-bad-tag.md", "---\ntitle: Tag\n---\n\n{% assign x = 1 %}\n")
+    write(tmp_path / "posts/2020-01-02-bad-tag.md", "---\ntitle: Tag\n---\n\n{% gist 1 %}\n")
     write(tmp_path / "posts/2020-01-03-link.md", "---\ntitle: Link\n---\n\n![missing](/assets/none.png)\n")
     assert main(["check", "--source", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "posts/2020-01-02-bad-tag.md:5: unsupported Liquid tag `{% assign %}`" in err
+    assert "posts/2020-01-02-bad-tag.md:5: unsupported Liquid tag `{% gist %}`" in err
     assert "posts/2020-01-03-link.md:5: the image /assets/none.png does not exist" in err
     assert "check: 2 problem(s)" in err
 

@@ -1,6 +1,8 @@
 """The Jekyll Liquid subset expanded in a post's prose before Markdown."""
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from builder.core.errors import Location, SourceError
@@ -80,16 +82,15 @@ def test_missing_key_warns_and_expands_to_nothing():
 
 def test_unknown_variable_root_is_an_error():
     error = expand_error("x\n{{ foo.bar }}", first_line=5)
-    assert str(error) == ("posts/x.md:6: unknown Liquid variable `foo.bar`\n  Hint: Only site.* and "
-                          "page.* are available; wrap literal braces in {% raw %}.")
+    assert str(error) == ("posts/x.md:6: unknown Liquid variable `foo.bar`\n  Hint: Set it with "
+                          "{% assign %}, or use site.* and page.*; wrap literal braces in {% raw %}.")
 
 
 def test_unknown_filter_is_an_error():
-    error = expand_error('{{ page.title | date: "%Y" }}')
-    assert error.where == Location("posts/x.md", 1)
-    assert error.message == 'unsupported Liquid filter `date: "%Y"`'
-    assert error.hint == ("Supported filters: relative_url, absolute_url, escape, strip, downcase, "
-                          "upcase.")
+    error = expand_error('a\n{{ page.title | frobnicate: "%Y" }}')
+    assert error.where == Location("posts/x.md", 2)
+    assert error.message == "unsupported Liquid filter `frobnicate`"
+    assert error.hint.startswith("Use one of Liquid's filters or Jekyll's (relative_url,")
 
 
 # tags
@@ -111,7 +112,11 @@ def test_literal_braces_idiom_does_not_swallow_the_next_variable():
 
 def test_highlight_becomes_a_fenced_block():
     text = "Before\n{% highlight python linenos %}\nx = 1\nprint(x)\n{% endhighlight %}\nAfter"
-    assert expand(text) == "Before\n```python\nx = 1\nprint(x)\n```\nAfter"
+    assert expand(text) == 'Before\n```python linenums="1"\nx = 1\nprint(x)\n```\nAfter'
+
+
+def test_highlight_expands_liquid_inside_as_jekyll_does():
+    assert expand("{% highlight text %}{{ site.title }}{% endhighlight %}") == "```text\nPyTorch notes\n```"
 
 
 def test_include_calls_the_callback_with_its_attributes():
@@ -123,8 +128,10 @@ def test_include_calls_the_callback_with_its_attributes():
 
 def test_include_attributes_with_spaces_and_single_quotes():
     calls = []
-    expand("{% include figure image_path='/a b.png' caption=\"A plot\" alt=x %}", make_context(includes=calls))
-    assert calls[0][:2] == ("figure", {"image_path": "/a b.png", "caption": "A plot", "alt": "x"})
+    expand("{% include figure image_path='/a b.png' caption=\"A plot\" alt=page.title %}",
+           make_context(includes=calls))
+    assert calls[0][:2] == ("figure", {"image_path": "/a b.png", "caption": "A plot",
+                                       "alt": "Linear <regression>"})
 
 
 def test_include_without_a_name_is_an_error():
@@ -149,11 +156,12 @@ def test_post_url_naming_nothing_is_an_error():
 
 
 def test_unknown_tag_reports_its_exact_line():
-    error = expand_error("one\ntwo\n{% assign x = 1 %}\nfour", first_line=10)
+    error = expand_error("one\ntwo\n{% frobnicate x = 1 %}\nfour", first_line=10)
     assert error.where == Location("posts/x.md", 12)
-    assert str(error) == ("posts/x.md:12: unsupported Liquid tag `{% assign %}`\n  Hint: Supported tags: "
-                          "raw, include, highlight, post_url, link. Replace the tag with Markdown, or "
-                          "wrap literal braces in {% raw %}...{% endraw %}.")
+    assert str(error) == ("posts/x.md:12: unsupported Liquid tag `{% frobnicate %}`\n  Hint: Supported "
+                          "tags: assign, capture, if, unless, case, for, raw, comment, include, highlight, "
+                          "post_url, link. Replace the tag with Markdown, or wrap literal braces in "
+                          "{% raw %}...{% endraw %}.")
 
 
 def test_unclosed_raw_is_an_error():
@@ -174,24 +182,101 @@ def test_closing_tag_without_opening_is_an_error():
 
 
 def test_every_problem_of_a_text_is_reported_together_in_order():
-    error = expand_error("{% capture c %}x{% endcapture %}{{ c }}\n{{ nope | upcase }}\n"
-                         "{{ page.title | slugify }}\n{% raw %}{{ never read }}", first_line=10)
+    error = expand_error("{% frob c %}\n{{ nope | upcase }}\n"
+                         "{{ page.title | frobnicate }}\n{% raw %}{{ never read }}", first_line=10)
     assert [str(problem).split("\n")[0] for problem in error.problems] == [
-        "posts/x.md:10: unsupported Liquid tag `{% capture %}`",
+        "posts/x.md:10: unsupported Liquid tag `{% frob %}`",
         "posts/x.md:11: unknown Liquid variable `nope`",
-        "posts/x.md:12: unsupported Liquid filter `slugify`",
+        "posts/x.md:12: unsupported Liquid filter `frobnicate`",
         "posts/x.md:13: `{% raw %}` is never closed"]
 
 
 def test_problems_can_be_collected_across_texts():
     problems: list = []
-    assert expand_liquid("a {% if x %}", make_context(), "posts/x.md", 3, problems) == "a "
+    assert expand_liquid("a\n{% if x %}", make_context(), "posts/x.md", 3, problems) == "a\n"
     assert expand_liquid("{{ page.title | escape }}", make_context(), "posts/x.md", 5, problems) == \
         "Linear &lt;regression&gt;"
-    assert [str(p).split("\n")[0] for p in problems] == ["posts/x.md:3: unsupported Liquid tag `{% if %}`"]
+    assert [str(p).split("\n")[0] for p in problems] == ["posts/x.md:4: `{% if %}` is never closed"]
 
 
-def test_the_inner_tags_of_an_unsupported_block_are_not_reported_again():
+def test_a_stray_else_is_reported_once():
     error = expand_error("{% if page.x %}\na\n{% elsif page.y %}\nb\n{% else %}\nc\n{% endif %}\n{% else %}")
-    assert str(error).split("\n")[0] == "posts/x.md:1: unsupported Liquid tag `{% if %}`"
-    assert str(error).count("posts/x.md:") == 1      # not its elsif, else and endif
+    assert str(error) == ("posts/x.md:8: `{% else %}` outside any block\n  Hint: Remove it, or put it "
+                          "inside its {% if %}, {% case %} or {% for %}.")
+
+
+# Jekyll's tags and filters, each as a Jekyll blog uses it
+
+
+def test_assign_and_capture():
+    assert expand("{% assign n = page.title | upcase %}{% capture c %}[{{ n }}]{% endcapture %}{{ c }}") == \
+        "[LINEAR <REGRESSION>]"
+
+
+def test_if_unless_and_case():
+    text = ("{% if page.header.image %}img{% else %}none{% endif %} "
+            "{% unless page.draft %}live{% endunless %} "
+            "{% case site.title %}{% when 'PyTorch notes' %}torch{% else %}?{% endcase %}")
+    assert expand(text) == "img live torch"
+
+
+def test_for_over_page_values_with_forloop():
+    context = make_context()
+    context.page = {"tags": ["a", "b", "c"]}
+    assert expand("{% for t in page.tags %}{{ forloop.index }}{{ t }}{% unless forloop.last %},"
+                  "{% endunless %}{% endfor %}", context) == "1a,2b,3c"
+
+
+def test_for_over_site_posts_with_where_and_sort():
+    context = make_context()
+    context.site = {"posts": [{"title": "B", "lang": "en"}, {"title": "A", "lang": "en"},
+                              {"title": "C", "lang": "fr"}]}
+    text = "{% assign en = site.posts | where: 'lang', 'en' | sort: 'title' %}" \
+           "{% for p in en %}{{ p.title }}{% endfor %}"
+    assert expand(text, context) == "AB"
+
+
+def test_include_passes_variables_and_evaluated_parameters():
+    calls = []
+    expand("{% assign id = 'xyz' %}{% include video id=id provider=\"youtube\" %}", make_context(includes=calls))
+    assert calls[0][:2] == ("video", {"id": "xyz", "provider": "youtube"})
+
+
+def test_comment_is_dropped():
+    assert expand("a{% comment %}{{ anything | at_all }}{% endcomment %}b") == "ab"
+
+
+def test_date_filters():
+    context = make_context()
+    context.page = {"date": datetime.datetime(2017, 8, 11, 9, 5)}
+    text = ("{{ page.date | date: '%Y/%m/%d' }}|{{ page.date | date_to_string }}|"
+            "{{ page.date | date_to_long_string }}|{{ page.date | date_to_xmlschema }}|"
+            "{{ '2016-02-01' | date_to_string }}")
+    assert expand(text, context) == \
+        "2017/08/11|11 Aug 2017|11 August 2017|2017-08-11T09:05:00+00:00|01 Feb 2016"
+
+
+def test_markdownify():
+    assert expand("{{ '*a* [b](/c)' | markdownify }}") == '<p><em>a</em> <a href="/c">b</a></p>'
+
+
+def test_slugify_as_jekyll():
+    assert expand("{{ 'Hello, World: Ünïcode_x!' | slugify }}") == "hello-world-ünïcode-x"
+    assert expand("{{ 'a.b c' | slugify: 'pretty' }}") == "a.b-c"
+
+
+def test_xml_escape_jsonify_and_string_filters():
+    assert expand("{{ page.title | xml_escape }}") == "Linear &lt;regression&gt;"
+    assert expand("{{ site.author | jsonify }}") == '{"name": "Ada"}'
+    assert expand("{{ 'a-b-c' | remove: '-' | append: '!' }}") == "abc!"
+    assert expand("{{ '<p>one <b>two</b></p>' | strip_html | number_of_words }}") == "2"
+
+
+def test_post_url_inside_a_link_keeps_the_text_after_it():
+    context = make_context(posts={"2017-08-11-x": "/blog/x/"})
+    assert expand("[x]({% post_url 2017-08-11-x %}) and more", context) == "[x](/blog/x/) and more"
+
+
+def test_prose_without_liquid_markers_is_returned_as_is():
+    text = "Braces { and } and % alone"
+    assert expand(text) is text

@@ -16,9 +16,11 @@ from builder.render.templates import THEME_DIR
 from conftest import run_build, write
 
 POST = "posts/2020-01-01-a.md"
-TAG_HINT = ("  Hint: Supported tags: raw, include, highlight, post_url, link. Replace the tag with Markdown, "
-            "or wrap literal braces in {% raw %}...{% endraw %}.")
-FILTER_HINT = "  Hint: Supported filters: relative_url, absolute_url, escape, strip, downcase, upcase."
+TAG_HINT = ("  Hint: Supported tags: assign, capture, if, unless, case, for, raw, comment, include, "
+            "highlight, post_url, link. Replace the tag with Markdown, or wrap literal braces in "
+            "{% raw %}...{% endraw %}.")
+FILTER_HINT = ("  Hint: Use one of Liquid's filters or Jekyll's (relative_url, absolute_url, date, "
+               "date_to_string, markdownify, slugify, xml_escape, where, jsonify, ...).")
 
 
 def include_problem(line: int, name: str) -> str:
@@ -42,36 +44,36 @@ def render_failure(site: Path) -> str:
 # -- Every problem of a post, in file order --
 
 # The cell (not run) splits the prose in two: the problems of both parts are listed together.
-FOUR_INCLUDES = ("---\ntitle: A\n---\nHello.\n\n{% include gallery %}\n\nText.\n\n{% include video id=\"x\" %}\n"
-                 "\n```python\n#| eval: false\nprint(1)\n```\n\n{% include gallery caption=\"b\" %}\n{% include toc %}\n"
-                 "{% include feature_row %}\n")
+FOUR_INCLUDES = ("---\ntitle: A\n---\nHello.\n\n{% include carousel %}\n\nText.\n\n{% include podcast id=\"x\" %}\n"
+                 "\n```python\n#| eval: false\nprint(1)\n```\n\n{% include carousel caption=\"b\" %}\n{% include toc %}\n"
+                 "{% include timeline %}\n")
 
 
 def test_every_unknown_include_is_listed_with_its_line(site_dir):
     write(site_dir / POST, FOUR_INCLUDES)
     assert render_failure(site_dir) == "\n\n".join([
-        include_problem(6, "gallery"), include_problem(10, "video"),
-        include_problem(17, "gallery"), include_problem(19, "feature_row")])
+        include_problem(6, "carousel"), include_problem(10, "podcast"),
+        include_problem(17, "carousel"), include_problem(19, "timeline")])
 
 
 def test_a_missing_image_does_not_hide_an_earlier_liquid_tag(site_dir):
-    write(site_dir / POST, "---\ntitle: A\n---\n{% capture x %}*a*{% endcapture %}\n{{ x | markdownify }}\n\n"
-                           "![one](/assets/img/none.png)\n\n{% assign y = 2 %}\n![two](/assets/b.png)\n")
+    write(site_dir / POST, "---\ntitle: A\n---\n{% gist 1 %}\n{{ page.title | sassify }}\n\n"
+                           "![one](/assets/img/none.png)\n\n{% gist 2 %}\n![two](/assets/b.png)\n")
     assert render_failure(site_dir) == "\n\n".join([
-        f"{POST}:4: unsupported Liquid tag `{{% capture %}}`\n{TAG_HINT}",
-        f"{POST}:5: unsupported Liquid filter `markdownify`\n{FILTER_HINT}",
+        f"{POST}:4: unsupported Liquid tag `{{% gist %}}`\n{TAG_HINT}",
+        f"{POST}:5: unsupported Liquid filter `sassify`\n{FILTER_HINT}",
         image_problem(7, "assets/img/none.png"),
-        f"{POST}:9: unsupported Liquid tag `{{% assign %}}`\n{TAG_HINT}",
+        f"{POST}:9: unsupported Liquid tag `{{% gist %}}`\n{TAG_HINT}",
         image_problem(10, "assets/b.png")])
 
 
 def test_a_hint_repeated_by_the_next_problem_is_shown_once(site_dir):
-    write(site_dir / POST, "---\ntitle: A\n---\n{{ page.title | markdownify | remove: \"x\" }}\n\n"
-                           "{% for x in site.posts %}{{ x.title }}{% endfor %}\n")
+    write(site_dir / POST, "---\ntitle: A\n---\n{{ page.title | sassify }} {{ page.title | scssify: \"x\" }}\n\n"
+                           "{% gist 1 %}\n")
     assert render_failure(site_dir) == (
-        f"{POST}:4: unsupported Liquid filter `markdownify`\n{FILTER_HINT}\n\n"
-        f"{POST}:4: unsupported Liquid filter `remove: \"x\"`\n\n"
-        f"{POST}:6: unsupported Liquid tag `{{% for %}}`\n{TAG_HINT}")
+        f"{POST}:4: unsupported Liquid filter `sassify`\n{FILTER_HINT}\n\n"
+        f"{POST}:4: unsupported Liquid filter `scssify`\n\n"
+        f"{POST}:6: unsupported Liquid tag `{{% gist %}}`\n{TAG_HINT}")
 
 
 def test_check_lists_every_problem_of_the_post(site_dir, capsys):

@@ -1,30 +1,24 @@
-"""The part of Jekyll's Liquid that imported posts use, expanded before Markdown.
+"""Jekyll's Liquid in a post's prose, expanded before Markdown by python-liquid.
 
-Supported: `{{ site.* }}` and `{{ page.* }}` (with `relative_url` / `absolute_url`),
-`{% raw %}`, `{% include NAME key="value" %}`, `{% highlight LANG %}`, `{% post_url NAME %}`
-and `{% link PATH %}`. Anything else is an error naming the line.
+Liquid's own tags and filters plus Jekyll's (builder/render/liquid_jekyll.py): `include NAME
+key="value"`, `highlight LANG [linenos]`, `post_url`, `link`, `relative_url`, `date_to_string`,
+`markdownify`, `slugify`, `where`, `jsonify`, ... Unknown tags and filters, tags never closed and
+variables from nowhere are errors naming their line; all of a text's problems are reported together.
 """
 from __future__ import annotations
 
-import html
 import re
-import shlex
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 from builder.core.errors import BuildError, Location, SourceError, in_file_order
+from builder.render import liquid_jekyll
+from builder.render.liquid_jekyll import SUPPORTED_TAGS, current, include_arguments
 
-TOKEN = re.compile(r"\{%-?\s*(?P<tag>.*?)\s*-?%\}|\{\{-?\s*(?P<expr>.*?)\s*-?\}\}", re.DOTALL)
-ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*("[^"]*"|'[^']*'|\S+)""")
-
-
-class UnsupportedTag(SourceError):
-    """A Liquid tag this builder does not implement."""
-
-
-class UnclosedBlock(SourceError):
-    """A raw or highlight block without its end tag."""
+UNCLOSED = re.compile(r"\{%-?\s*(raw|highlight)\b[^%]*%\}")
+MAY_HOLD_LIQUID = ("{%", "{{")
+_environment = None
 
 
 @dataclass
@@ -33,11 +27,19 @@ class LiquidContext:
 
     site: Mapping[str, Any]
     page: Mapping[str, Any]
-    include: Callable[[str, dict[str, str], Location], str]   # returns Markdown-safe HTML
+    include: Callable[[str, dict[str, Any], Location], str]   # returns Markdown-safe HTML
     resolve_post: Callable[[str], str | None] = lambda name: None
     resolve_link: Callable[[str], str | None] = lambda path: None
     base: str = ""
     site_url: str = ""
+
+
+def environment():
+    """The one Jekyll Liquid environment, made on first use (its setup is not free)."""
+    global _environment
+    if _environment is None:
+        _environment = liquid_jekyll.jekyll_environment()
+    return _environment
 
 
 def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int,
@@ -47,144 +49,150 @@ def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int,
     Problems are appended to `problems` when it is given (to report a whole post at once), else
     raised together, in file order, once the whole text has been read.
     """
+    if not any(marker in text for marker in MAY_HOLD_LIQUID):
+        return text   # most prose: no parse at all
     found: list[BuildError] = []
-    out, position, reported = [], 0, Reported()
-    while (match := TOKEN.search(text, position)) is not None:
-        out.append(text[position:match.start()])
-        where = Location(path, first_line + text.count("\n", 0, match.start()))
-        try:
-            replacement, position = expand_token(match, text, context, where, reported)
-        except BuildError as error:
-            found.append(error)
-            # The rest of an unclosed raw or highlight block was never meant as Liquid.
-            replacement, position = "", len(text) if isinstance(error, UnclosedBlock) else match.end()
-        out.append(replacement)
-    out.append(text[position:])
+    text, unclosed = cut_unclosed_block(text, path, first_line)
+    expansion = Expansion(context, path, first_line, text, found)
+    result = expansion.run()
+    found.extend(unclosed)
     if problems is not None:
         problems.extend(found)
     elif found:
         raise in_file_order(found)
-    return "".join(out)
+    return result
 
 
-@dataclass
-class Reported:
-    """Unsupported tags already reported in a text, and the variables they would have set: their
-    `end` tags and uses are consequences, not further problems."""
-
-    tags: set[str] = field(default_factory=set)
-    variables: set[str] = field(default_factory=set)
-
-
-# The variable each unsupported tag would set: {% capture x %}, {% assign x = ... %}, {% for x in ... %}
-SETS_VARIABLE = re.compile(r"^(?:capture|assign|for|increment|decrement)\s+([\w-]+)")
+def cut_unclosed_block(text: str, path: str, first_line: int) -> tuple[str, list[BuildError]]:
+    """The text before a raw or highlight block that is never closed (the rest was never Liquid)."""
+    for match in UNCLOSED.finditer(text):
+        name = match[1]
+        if not re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}").search(text, match.end()):
+            where = Location(path, first_line + text.count("\n", 0, match.start()))
+            return text[:match.start()], [SourceError(
+                f"`{{% {name} %}}` is never closed", where, f"Add `{{% end{name} %}}`.")]
+    return text, []
 
 
-# The inner tags of a block tag: part of its problem once the block tag is reported.
-BRANCHES = {"else": {"if", "unless", "case", "for"}, "elsif": {"if", "unless"}, "when": {"case"}}
+class Expansion:
+    """One text's expansion: python-liquid's problems become ours, at the post's lines."""
+
+    def __init__(self, context: LiquidContext, path: str, first_line: int, text: str,
+                 found: list[BuildError]):
+        self.context, self.path, self.first_line, self.text, self.found = \
+            context, path, first_line, text, found
+
+    def run(self) -> str:
+        current.problems, current.call, current.link, current.undefined = \
+            [], self.call, self.link, self.undefined
+        env = environment()
+        try:
+            template = env.from_string(self.text)
+            result = template.render(site=self.context.site, page=self.context.page)
+        except BuildError as error:
+            self.found.append(error)
+            result = ""
+        except Exception as error:   # python-liquid raises its own errors in render, too
+            current.problems.append(error)
+            result = ""
+        self.found.extend(self.translate(problem) for problem in current.problems)
+        return result
+
+    def where(self, token) -> Location:
+        index = getattr(token, "start_index", -1)
+        source = getattr(token, "source", "") or self.text
+        if index < 0:
+            index = len(self.text)
+        return Location(self.path, self.first_line + source.count("\n", 0, index))
+
+    def call(self, name: str, argument: str, token, liquid_context) -> str:
+        """A builder tag's output; its problem is recorded and the rest of the text still read."""
+        try:
+            return self.builder_tag(name, argument, self.where(token), liquid_context)
+        except BuildError as error:
+            self.found.append(error)
+            return ""
+
+    def builder_tag(self, name: str, argument: str, where: Location, liquid_context) -> str:
+        if name == "include":
+            include_name, _, rest = argument.partition(" ")
+            if not include_name:
+                raise SourceError("`{% include %}` needs a name", where,
+                                  'Write `{% include toc title="Contents" %}`.')
+            return self.context.include(include_name, include_arguments(rest, liquid_context), where)
+        resolver = self.context.resolve_post if name == "post_url" else self.context.resolve_link
+        url = resolver(argument)
+        if url is None:
+            raise SourceError(f"`{{% {name} {argument} %}}` names nothing in this site", where,
+                              "Check the post's file name (without .md) or the path.")
+        return url
+
+    def opening(self, name: str) -> Location | None:
+        """Where the last `{% name ... %}` of the text stands: the block left open."""
+        starts = [m.start() for m in re.finditer(r"\{%-?\s*" + name + r"\b", self.text)]
+        return Location(self.path, self.first_line + self.text.count("\n", 0, starts[-1])) if starts else None
+
+    def link(self, url: str, absolute: bool) -> str:
+        return site_link(url, self.context.base, self.context.site_url if absolute else "")
+
+    def undefined(self, name: str, token) -> None:
+        where = self.where(token)
+        dotted = token_path(token, name)
+        if dotted.split(".")[0] in liquid_jekyll.VARIABLE_ROOTS:
+            warnings.warn(f"{where}: `{{{{ {dotted} }}}}` is not set and expands to nothing")
+        else:
+            self.found.append(SourceError(
+                f"unknown Liquid variable `{dotted}`", where,
+                "Set it with {% assign %}, or use site.* and page.*; wrap literal braces in {% raw %}."))
+
+    def translate(self, problem: Exception) -> BuildError:
+        if isinstance(problem, BuildError):
+            return problem
+        where = self.where(getattr(problem, "token", None))
+        message = str(getattr(problem, "message", problem))
+        if unclosed := re.match(r"expected tag end(\w+)", message):
+            where = self.opening(unclosed[1]) or where
+        return translated(message, where)
 
 
-def expand_token(match: re.Match, text: str, context: LiquidContext, where: Location,
-                 reported: Reported) -> tuple[str, int]:
-    """(what replaces the token, where reading goes on)."""
-    if match["expr"] is not None:
-        return expand_variable(match["expr"], context, where, reported.variables), match.end()
-    name = match["tag"].partition(" ")[0]
-    if name.startswith("end") and name[3:] in reported.tags or reported.tags & BRANCHES.get(name, set()):
-        return "", match.end()
-    try:
-        return expand_tag(match, text, context, where)
-    except UnsupportedTag:
-        reported.tags.add(name)
-        reported.variables.update(SETS_VARIABLE.findall(match["tag"]))
-        raise
+def token_path(token, name: str) -> str:
+    """The dotted variable as the author wrote it (python-liquid names only the missing part)."""
+    source, index = getattr(token, "source", ""), getattr(token, "start_index", -1)
+    if not source or index < 0:
+        return name
+    start = index
+    while start > 0 and re.match(r"[\w.\-\[\]'\"]", source[start - 1]):
+        start -= 1
+    found = re.match(r"[\w.\-]+", source[start:])
+    return found[0] if found else name
 
 
-def expand_tag(match: re.Match, text: str, context: LiquidContext, where: Location) -> tuple[str, int]:
-    name, _, argument = match["tag"].partition(" ")
-    argument = argument.strip()
-    if name in ("raw", "highlight"):
-        return block_tag(name, argument, match, text, where)
-    if name == "include":
-        include_name, attributes = parse_include(argument, where)
-        return context.include(include_name, attributes, where), match.end()
-    if name in ("post_url", "link"):
-        return resolve(name, argument, context, where), match.end()
-    if name.startswith("end"):
-        raise SourceError(f"`{{% {name} %}}` has no opening tag", where, "Remove it or add the opening tag.")
-    raise UnsupportedTag(f"unsupported Liquid tag `{{% {name} %}}`", where,
-                         "Supported tags: raw, include, highlight, post_url, link. Replace the tag "
-                         "with Markdown, or wrap literal braces in {% raw %}...{% endraw %}.")
+def translated(message: str, where: Location) -> SourceError:
+    """python-liquid's message in our words, with what to do."""
+    tag = re.fullmatch(r"unexpected tag '(\w+)'", message)
+    if tag and tag[1] in ("else", "elsif", "when"):
+        return SourceError(f"`{{% {tag[1]} %}}` outside any block", where,
+                           "Remove it, or put it inside its {% if %}, {% case %} or {% for %}.")
+    if tag and tag[1].startswith("end"):
+        return SourceError(f"`{{% {tag[1]} %}}` has no opening tag", where,
+                           "Remove it or add the opening tag.")
+    if tag:
+        return SourceError(f"unsupported Liquid tag `{{% {tag[1]} %}}`", where,
+                           f"Supported tags: {SUPPORTED_TAGS}. Replace the tag with Markdown, or wrap "
+                           "literal braces in {% raw %}...{% endraw %}.")
+    unclosed = re.match(r"expected tag (end\w+)", message)
+    if unclosed:
+        return SourceError(f"`{{% {unclosed[1][3:]} %}}` is never closed", where,
+                           f"Add `{{% {unclosed[1]} %}}`.")
+    unknown_filter = re.fullmatch(r"unknown filter '(\w+)'", message)
+    if unknown_filter:
+        return SourceError(f"unsupported Liquid filter `{unknown_filter[1]}`", where, FILTER_HINT)
+    return SourceError(f"Liquid: {message}", where,
+                       "Fix the tag or output, or wrap literal braces in {% raw %}...{% endraw %}.")
 
 
-def block_tag(name: str, argument: str, match: re.Match, text: str, where: Location) -> tuple[str, int]:
-    closing = re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}")
-    end = closing.search(text, match.end())
-    if end is None:
-        raise UnclosedBlock(f"`{{% {name} %}}` is never closed", where, f"Add `{{% end{name} %}}`.")
-    inner = text[match.end():end.start()]
-    if name == "raw":
-        return inner, end.end()
-    language = argument.split()[0] if argument else ""
-    return f"```{language}\n{inner.strip(chr(10))}\n```", end.end()
-
-
-def parse_include(argument: str, where: Location) -> tuple[str, dict[str, str]]:
-    name, _, rest = argument.partition(" ")
-    if not name:
-        raise SourceError("`{% include %}` needs a name", where, 'Write `{% include toc title="Contents" %}`.')
-    attributes = {key: unquote(value) for key, value in ATTRIBUTE.findall(rest)}
-    return name, attributes
-
-
-def unquote(value: str) -> str:
-    try:
-        return shlex.split(value)[0] if value[:1] in "\"'" else value
-    except ValueError:
-        return value.strip("\"'")
-
-
-def resolve(name: str, argument: str, context: LiquidContext, where: Location) -> str:
-    resolver = context.resolve_post if name == "post_url" else context.resolve_link
-    url = resolver(argument.strip())
-    if url is None:
-        raise SourceError(f"`{{% {name} {argument} %}}` names nothing in this site", where,
-                          "Check the post's file name (without .md) or the path.")
-    return url
-
-
-def expand_variable(expression: str, context: LiquidContext, where: Location,
-                    set_by_unsupported: Collection[str] = ()) -> str:
-    name, *filters = [part.strip() for part in expression.split("|")]
-    unsupported = [SourceError(f"unsupported Liquid filter `{f}`", where, FILTER_HINT)
-                   for f in filters if f not in FILTERS]
-    value = None
-    try:
-        value = lookup(name, context, where)
-    except SourceError as error:
-        if name.split(".")[0] not in set_by_unsupported:   # else already reported with its tag
-            unsupported.insert(0, error)
-    if unsupported:
-        raise in_file_order(unsupported)
-    for filter_name in filters:
-        value = apply_filter(filter_name, value, context)
-    return "" if value is None else str(value)
-
-
-def lookup(name: str, context: LiquidContext, where: Location) -> Any:
-    if name[:1] in "\"'":
-        return name[1:-1]
-    root, *keys = name.split(".")
-    scopes = {"site": context.site, "page": context.page}
-    if root not in scopes:
-        raise SourceError(f"unknown Liquid variable `{name}`", where,
-                          "Only site.* and page.* are available; wrap literal braces in {% raw %}.")
-    value: Any = scopes[root]
-    for key in keys:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    if value is None:
-        warnings.warn(f"{where}: `{{{{ {name} }}}}` is not set and expands to nothing")
-    return value
+FILTER_HINT = ("Use one of Liquid's filters or Jekyll's (relative_url, absolute_url, date, "
+               "date_to_string, markdownify, slugify, xml_escape, where, jsonify, ...).")
 
 
 def site_link(url: str, base: str, site_url: str = "") -> str:
@@ -192,16 +200,3 @@ def site_link(url: str, base: str, site_url: str = "") -> str:
     if re.match(r"^([a-z][a-z0-9+.-]*:|//)", url, re.IGNORECASE):
         return url
     return site_url + base + "/" + url.lstrip("/")
-
-
-SIMPLE_FILTERS = {"escape": html.escape, "xml_escape": html.escape, "strip": str.strip,
-                  "downcase": str.lower, "upcase": str.upper}
-FILTERS = {"relative_url", "absolute_url", *SIMPLE_FILTERS}
-FILTER_HINT = "Supported filters: relative_url, absolute_url, escape, strip, downcase, upcase."
-
-
-def apply_filter(name: str, value: Any, context: LiquidContext) -> Any:
-    text = "" if value is None else str(value)
-    if name in ("relative_url", "absolute_url"):
-        return site_link(text, context.base, context.site_url if name == "absolute_url" else "")
-    return SIMPLE_FILTERS[name](text)
