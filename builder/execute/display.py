@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import struct
 import xml.etree.ElementTree as etree
 
 from builder.core.errors import ExecutionError, Location
 from builder.formats.figures import (FigureError, MAX_FIGURE_BYTES, check_figure_count, check_figure_size,
-                             figure_name, display_size, strip_png_metadata)
+                             figure_name, display_size, png_size, strip_png_metadata)
 from builder.core.model import CodeCell, Output, Post
 from builder.formats.outputs import clean_text_output, strip_ansi
 
@@ -18,6 +19,9 @@ VOLATILE_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}>")
 # Jupyter's order of preference among what a page can show (JavaScript and widgets: never).
 MIME_ORDER = ("text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png",
               "image/jpeg", "text/plain")
+# Interactive charts come before all of those: their HTML needs a script the page never runs.
+CHART_MIMES = {"application/vnd.plotly.v1+json": "plotly",
+               "application/vnd.vegalite.v5+json": "vegalite", "application/vnd.vegalite.v6+json": "vegalite"}
 
 
 def collect_outputs(post: Post, cells: list[CodeCell], nb_cells: list) -> tuple[dict, dict]:
@@ -53,6 +57,9 @@ def convert_output(post: Post, cell: CodeCell, raw: dict, figures: dict, index: 
     if kind == "error":
         return Output("error", text=clean_traceback(raw["traceback"]))
     data = raw.get("data", {})
+    for mime, library in CHART_MIMES.items():
+        if isinstance(data.get(mime), dict):
+            return chart_output(post, cell, library, data[mime], figures, index)
     for mime in MIME_ORDER:
         if mime in data:
             output = display_output(post, cell, mime, data[mime], figures, index)
@@ -122,6 +129,28 @@ def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict, index:
     figures[path] = data
     return Output("image", path=path, sha256=hashlib.sha256(data).hexdigest(),
                   width=width, height=height, text=str(cell.options.get("fig-alt") or ""))
+
+
+def chart_output(post: Post, cell: CodeCell, library: str, spec: dict, figures: dict, index: int) -> Output:
+    """An interactive chart: its spec as JSON data, and a PNG of it saved like other figures."""
+    from builder.execute.chart_images import SCALE, chart_png
+    text = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    try:
+        check_figure_count(index + 1, f"cell {cell.number}")
+        if len(text.encode("utf-8")) > MAX_FIGURE_BYTES:
+            raise FigureError(f"the {library} chart's data is {len(text.encode('utf-8')):,} bytes, more than "
+                              f"the limit of {MAX_FIGURE_BYTES:,}", "Plot a sample or a summary of the data.")
+        name = figure_name(cell.options.get("label"), cell.number, index)[:-len(".png")] + f".{library}.png"
+        data = strip_png_metadata(chart_png(library, spec))
+        check_figure_size(data, name)
+    except FigureError as error:
+        raise ExecutionError(str(error), Location(post.path, cell.fence_line, cell.number),
+                             error.hint or "Use a label of letters, digits, '-', '_' and '.'.") from None
+    width, height = png_size(data)
+    path = f"assets/img/{post.slug}/{name}"
+    figures[path] = data
+    return Output("chart", text=text, name=library, path=path, sha256=hashlib.sha256(data).hexdigest(),
+                  width=max(1, width // SCALE), height=max(1, height // SCALE))
 
 
 # --- JPEG: segments are FF, a marker byte, then (for most) a 2-byte length that counts itself.

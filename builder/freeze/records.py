@@ -66,6 +66,9 @@ def output_record(output: Output) -> dict:
     if output.kind == "image":
         record.update(path=output.path, sha256=output.sha256, width=output.width,
                       height=output.height, alt=output.text)
+    elif output.kind == "chart":     # the spec, and the PNG drawn of it for pages without JavaScript
+        record.update(path=output.path, sha256=output.sha256, width=output.width,
+                      height=output.height, text=[output.text])
     else:
         record["text"] = output.text.split("\n")   # one line per entry: readable diffs
     return record
@@ -129,7 +132,7 @@ def shape_problem(record: Any, post: Post) -> str | None:
         key = record["key"]
         texts = [*key["cells"], *key["files"].keys(), *key["files"].values(),
                  *key["packages"].keys(), *key["packages"].values()]
-        images = [o for cell in record["cells"] for o in cell["outputs"] if o["kind"] == "image"]
+        images = [o for cell in record["cells"] for o in cell["outputs"] if o["kind"] in ("image", "chart")]
         texts += [image[name] for image in images for name in ("path", "sha256")]
         usable = (all(isinstance(text, str) for text in texts) and isinstance(key["options"], dict)
                   and isinstance(record["provenance"], dict))
@@ -150,6 +153,9 @@ def output_from_record(record: dict) -> Output:
     if record["kind"] == "image":
         return Output("image", path=record["path"], sha256=record["sha256"], width=record["width"],
                       height=record["height"], text=record.get("alt", ""))
+    if record["kind"] == "chart":
+        return Output("chart", text="\n".join(record["text"]), name=record["name"], path=record["path"],
+                      sha256=record["sha256"], width=record["width"], height=record["height"])
     return Output(record["kind"], text="\n".join(record["text"]), name=record.get("name", ""))
 
 
@@ -197,7 +203,7 @@ def figure_changes(record: dict, site_dir: Path) -> list[str]:
     reasons = []
     for cell in record["cells"]:
         for output in cell["outputs"]:
-            if output["kind"] == "image" and not figure_intact(site_dir / output["path"], output["sha256"]):
+            if output["kind"] in ("image", "chart") and not figure_intact(site_dir / output["path"], output["sha256"]):
                 reasons.append(f"{output['path']} missing or modified")
     return reasons
 

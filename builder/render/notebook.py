@@ -7,6 +7,7 @@ file.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -185,6 +186,10 @@ def convert_output(output: Output, cell: CodeCell, result_count: int | None, pos
         return error_output(output.text)
     if output.kind == "image":
         return image_output(output, cell, post, site_dir)
+    if output.kind == "chart":     # Jupyter draws the chart from its spec; other readers show the PNG
+        image = image_output(output, cell, post, site_dir)
+        image["data"][CHART_MIME_TYPES[output.name]] = json.loads(output.text)
+        return image
     if output.kind in RICH_MIME_TYPES:
         return display_data({RICH_MIME_TYPES[output.kind]: output.text})
     if result_count is not None:
@@ -193,6 +198,7 @@ def convert_output(output: Output, cell: CodeCell, result_count: int | None, pos
     return display_data({"text/plain": output.text})
 
 
+CHART_MIME_TYPES = {"plotly": "application/vnd.plotly.v1+json", "vegalite": "application/vnd.vegalite.v6+json"}
 RICH_MIME_TYPES = {"html": "text/html", "markdown": "text/markdown", "latex": "text/latex",
                    "svg": "image/svg+xml"}
 

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from builder.core.config import SiteConfig
 from builder.core.errors import Location, TemplateError
 from builder.render.liquid import LiquidContext
+from builder.render.charts import chart_variables
 from builder.render.logchart import parse_training_log, render_chart_svg
 from builder.render.notebook import colab_url, notebook_path
 from builder.core.model import CodeCell, ExecutedPost, Output, Page, Post, Prose
@@ -207,4 +208,6 @@ def render_output(output: Output, cell: CodeCell, context: RenderContext) -> Mar
             or f"Figure from cell {cell.number}"
         if output.kind == "svg":
             variables["data"] = base64.b64encode(output.text.encode("utf-8")).decode("ascii")
+    elif output.kind == "chart":
+        variables.update(chart_variables(output, cell))
     return Markup(render_template(context.env, f"includes/cell/output-{output.kind}.html", variables).strip())

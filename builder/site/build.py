@@ -21,6 +21,7 @@ from builder.freeze.records import UnreadableRecord, executed_from_record, load_
 from builder.site.incremental import (BuildState, SourceEntry, TemplateGraph, build_fingerprint, file_stat,
                                  load_state, render_key, save_state, sha256, state_file)
 from builder.source.links import missing_images
+from builder.render.charts import drop_unused_libraries
 from builder.render.listings import (neighbours, render_home, render_site_files, render_taxonomy_pages,
                               sort_posts, summary)
 from builder.core.model import ExecutedPost, Page, Post, Prose
@@ -542,7 +543,7 @@ def copy_assets(site_dir: Path, plan: RenderPlan, config: SiteConfig) -> None:
         relative = path.relative_to(site_dir).as_posix()
         if path.is_file() and not path.name.startswith(".") and not is_excluded(relative, config):
             sources[relative] = path
-    for relative, path in sorted(sources.items()):
+    for relative, path in sorted(drop_unused_libraries(sources).items()):
         key = render_key(str(path), file_stat(path))
         if not plan.unchanged(relative, key):
             plan.write(relative, key, path.read_bytes())

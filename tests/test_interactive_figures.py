@@ -1,0 +1,162 @@
+"""Interactive charts (issue 15): Plotly and Vega-Lite outputs become charts drawn from their
+spec by the vendored libraries, with a PNG picture made at execution time for readers without
+JavaScript, the notebook export and social cards; `--frozen` needs none of the chart packages."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from browser_support import Browser, Tab, install_chromium, serve
+from conftest import REPO, run_build, write
+from builder.render.charts import LIBRARIES, drop_unused_libraries, script_json
+
+pytest.importorskip("plotly")
+pytest.importorskip("altair")
+
+CHARTS_POST = '''
+---
+title: Charts
+---
+A Plotly chart:
+
+```python
+import plotly.graph_objects as go
+go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2], name="</script><b>x</b>")).show()
+```
+
+An Altair chart:
+
+```python
+#| fig-alt: Points rising
+import altair as alt
+alt.renderers.register("vegalite-v6", lambda spec, **_: {"application/vnd.vegalite.v6+json": spec})
+alt.renderers.enable("vegalite-v6")
+alt.Chart(alt.Data(values=[{"a": 1, "b": 2}, {"a": 2, "b": 3}])).mark_point().encode(x="a:Q", y="b:Q")
+```
+'''
+PAGE = "2024/03/01/charts.html"
+PLOTLY_PNG = "assets/img/charts/cell1-1.plotly.png"
+VEGA_PNG = "assets/img/charts/cell2-1.vegalite.png"
+BLOCKED = ("plotly", "altair", "kaleido", "vl_convert")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """A site with one post of two charts and one post without, built once (executing the charts)."""
+    site = tmp_path_factory.mktemp("charts")
+    write(site / "_config.yml", 'title: Charts\nurl: "https://example.org"\nbaseurl: "/blog"\ntimezone: UTC\n')
+    write(site / "posts" / "2024-03-01-charts.md", CHARTS_POST)
+    write(site / "posts" / "2024-03-02-plain.md", "---\ntitle: Plain\n---\nNo charts here.\n")
+    built = run_build(site)
+    assert built.result.exit_code == 0, built.log
+    return site
+
+
+def test_each_chart_has_a_picture_and_its_spec_as_escaped_json(site):
+    html = (site / "_site" / PAGE).read_text(encoding="utf-8")
+    for picture in (PLOTLY_PNG, VEGA_PNG):
+        assert (site / "_site" / picture).read_bytes().startswith(b"\x89PNG")
+        assert f'src="/blog/{picture}"' in html
+    assert 'alt="Points rising" width="' in html
+    assert '"name":"\\u003c/script\\u003e\\u003cb\\u003ex\\u003c/b\\u003e"' in html
+    assert "<b>x</b>" not in html
+
+
+def test_the_chart_libraries_load_only_on_pages_with_charts(site):
+    html = (site / "_site" / PAGE).read_text(encoding="utf-8")
+    for library in LIBRARIES.values():
+        assert f'<script src="/blog/{library}" defer></script>' in html
+        assert (site / "_site" / library).is_file()
+    plain = (site / "_site" / "2024/03/02/plain.html").read_text(encoding="utf-8")
+    assert "<script src" not in plain.replace("/assets/js/copy-code.js", "").replace("/assets/js/search.js", "")
+    assert "vendor/" not in plain and "charts.js" not in plain
+
+
+def test_a_site_without_charts_gets_no_chart_libraries():
+    sources = {"assets/js/charts.js": 1, "assets/css/main.css": 2, "assets/img/p/cell1-1.png": 3,
+               **{path: 4 for path in LIBRARIES.values()}}
+    assert sorted(drop_unused_libraries(sources)) == ["assets/css/main.css", "assets/img/p/cell1-1.png"]
+    sources["assets/img/p/cell2-1.vegalite.png"] = 5
+    assert LIBRARIES["plotly"] not in drop_unused_libraries(sources)
+    assert LIBRARIES["vegalite"] in drop_unused_libraries(sources)
+
+
+def test_script_json_cannot_end_its_script_element():
+    assert script_json('{"a":"</script><!--&"}') == '{"a":"\\u003c/script\\u003e\\u003c!--\\u0026"}'
+    assert json.loads(script_json('{"a":"</script>&"}')) == {"a": "</script>&"}
+
+
+def test_the_freeze_record_and_the_notebook_carry_the_spec(site):
+    record = json.loads(next((site / "_freeze").rglob("*.json")).read_text(encoding="utf-8"))
+    charts = [o for cell in record["cells"] for o in cell["outputs"] if o["kind"] == "chart"]
+    assert [(c["name"], c["path"]) for c in charts] == [("plotly", PLOTLY_PNG), ("vegalite", VEGA_PNG)]
+    notebook = json.loads((site / "_site" / "2024/03/01/charts.ipynb").read_text(encoding="utf-8"))
+    data = [o["data"] for cell in notebook["cells"] if cell["cell_type"] == "code" for o in cell["outputs"]]
+    assert data[0]["application/vnd.plotly.v1+json"]["data"][0]["y"] == [3, 1, 2]
+    assert data[1]["application/vnd.vegalite.v6+json"]["mark"] == {"type": "point"}
+    assert all("image/png" in d for d in data)
+
+
+def test_frozen_build_needs_no_chart_package(site, tmp_path):
+    block = "".join(f"sys.modules[{name!r}] = None; " for name in BLOCKED)
+    code = (f"import runpy, sys; {block}sys.argv = ['builder', 'build', '--frozen', '--source', "
+            f"{str(site)!r}, '--dest', {str(tmp_path / 'out')!r}]; runpy.run_module('builder', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "out" / PAGE).read_bytes() == (site / "_site" / PAGE).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def tab(tmp_path_factory):
+    reason = install_chromium()
+    if reason:
+        pytest.skip(f"chromium is not installed and cannot be installed here: {reason}")
+    browser = Browser(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield Tab(browser)
+    finally:
+        browser.close()
+
+
+DRAWN = """(() => ({
+  plotly: !!document.querySelector('figure[data-chart=plotly] .plot-container svg.main-svg'),
+  vega: !!document.querySelector('figure[data-chart=vegalite] .output__chart-interactive canvas, '
+                                 + 'figure[data-chart=vegalite] .output__chart-interactive svg'),
+  hidden: [...document.querySelectorAll('.output__chart-picture')].map(img => img.hidden),
+}))()"""
+
+
+def wait_drawn(tab: Tab) -> dict:
+    deadline = time.monotonic() + 15
+    while True:
+        drawn = tab.evaluate(DRAWN)
+        if (drawn["plotly"] and drawn["vega"]) or time.monotonic() > deadline:
+            return drawn
+        time.sleep(0.2)
+
+
+def test_charts_draw_interactively_in_chromium(site, tab):
+    with serve(site / "_site", "/blog") as origin:
+        tab.open(f"{origin}/blog/{PAGE}")
+        drawn = wait_drawn(tab)
+        errors = tab.take_errors()
+        tab.screenshot(REPO / "test-artifacts" / "screenshots" / "interactive-charts.png")
+    assert drawn == {"plotly": True, "vega": True, "hidden": [True, True]}
+    assert errors == []
+
+
+def test_without_javascript_the_pictures_show(site, tab):
+    tab.call("Emulation.setScriptExecutionDisabled", value=True)
+    try:
+        with serve(site / "_site", "/blog") as origin:
+            tab.open(f"{origin}/blog/{PAGE}")
+            widths = tab.evaluate("Promise.all([...document.querySelectorAll('.output__chart-picture')]"
+                                  ".map(img => img.decode().then(() => img.naturalWidth)))")
+    finally:
+        tab.call("Emulation.setScriptExecutionDisabled", value=False)
+    assert widths == [1400, 702]
