@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import FIXTURES, run_build, tree_bytes
 
 EXPECTED = Path(__file__).resolve().parent / "golden" / "expected"
-THEME_FILES = ("assets/css/",)      # copied verbatim from the theme; not what this test is about
+THEME_FILES = ("assets/css/", "pagefind/")   # the theme's CSS and Pagefind's bundle: not what this test is about
 BUILD_TIME = "1700000000"           # 2023-11-14: the 2999 post is in the future, 2020 ones are not
 
 

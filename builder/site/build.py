@@ -36,6 +36,7 @@ from builder.core.theme import THEME_DIR
 from builder.render.templates import make_environment
 from builder.core.urls import output_path
 from builder.execute.warm import WarmPool, start_warm_pool
+from builder.site.search import indexed, render_search_page
 from builder.site.writer import Writer
 
 
@@ -91,7 +92,7 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
         reporter.finish(0)
         return build.result
     copy_assets(options.source, build.plan, config)       # after the runs: they may have made new figures
-    with deferred():                               # a Ctrl-C now waits: the site is all new or all old
+    with indexed(build.plan.writer, config, reporter, state_path.with_suffix(".search")), deferred():
         build.plan.writer.commit()
         build.plan.record_outputs()
         save_state(state_path, state, previous)
@@ -333,7 +334,7 @@ def write_listings(ordered: list[Post], pages: list[Post], context: RenderContex
         plan.state.groups["listings"] = previous
         return
     made = (render_home(ordered, context) + render_taxonomy_pages(ordered, context)
-            + render_site_files(ordered, context, pages=pages))
+            + render_site_files(ordered, context, pages=pages) + render_search_page(context))
     for page in made:
         plan.write(page.path, key, page.content)
     plan.state.groups["listings"] = tuple(page.path for page in made)
