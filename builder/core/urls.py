@@ -19,9 +19,13 @@ MAX_SLUG_BYTES = 150     # leaves room for an extension within MAX_SEGMENT
 PAGE_SUFFIXES = {".html", ".htm", ".xml", ".txt", ".json"}
 
 
-def slugify(text: str) -> str:
-    """Lowercase words joined by '-'; letters of any script (CJK included) are kept."""
-    text = unicodedata.normalize("NFKC", text).lower()
+def slugify(text: str, cased: bool = False) -> str:
+    """Words joined by '-', lowercased unless `cased`; letters of any script (CJK included) are kept.
+
+    Jekyll keeps the case of a post's file name (or `slug:`) in its URL, but lowercases tags.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = text if cased else text.lower()
     words = re.findall(r"[^\W_]+", text)
     slug = "-".join(words).encode("utf-8")[:MAX_SLUG_BYTES].decode("utf-8", "ignore")
     return slug.strip("-")
