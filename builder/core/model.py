@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from builder.core.schema import NO_OPTIONS, CellOptions, FrontMatter
+
 
 @dataclass(frozen=True)
 class Prose:
@@ -25,7 +27,11 @@ class CodeCell:
     number: int
     source: str
     fence_line: int
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: CellOptions = field(default_factory=lambda: NO_OPTIONS)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, CellOptions):     # a plain mapping, e.g. from a test
+            object.__setattr__(self, "options", CellOptions.from_given(self.options))
 
     @property
     def code(self) -> str:
@@ -44,11 +50,11 @@ class CodeCell:
 
     @property
     def evaluated(self) -> bool:
-        return self.options.get("eval", True) is not False
+        return self.options.eval is not False
 
     @property
     def tags(self) -> tuple[str, ...]:
-        return tuple(self.options.get("tags", ()))
+        return tuple(self.options.tags or ())
 
     def markdown_line(self, cell_line: int) -> int:
         """The Markdown line of line `cell_line` (1-based) of this cell's source."""
@@ -66,10 +72,14 @@ class Post:
     slug: str
     date: datetime
     title: str
-    front_matter: Mapping[str, Any]
+    front_matter: FrontMatter
     blocks: tuple[Block, ...]
     url: str                       # site-relative, without baseurl, starts with /
     body_line: int                 # line of the first body line in the file
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.front_matter, FrontMatter):     # a plain mapping, e.g. from a test
+            object.__setattr__(self, "front_matter", FrontMatter.from_given(self.front_matter))
 
     @property
     def cells(self) -> tuple[CodeCell, ...]:
@@ -80,6 +90,7 @@ class Post:
         return any(cell.evaluated for cell in self.cells)
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The front matter value as written, or `default` when the key is not written."""
         return self.front_matter.get(key, default)
 
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 from builder.render.feed import FeedEntry, render_feed, render_robots, render_sitemap
 from builder.core.model import Page, Post
-from builder.render.page import RenderContext, excerpt_of
+from builder.render.page import PageView, RenderContext, excerpt_of, listing_page
 from builder.source.reader import as_list
 from builder.render.series import group_series, related_links, series_links, series_name
 from builder.core.theme import THEME_DIR
@@ -77,7 +77,7 @@ def render_home(ordered: list[Post], context: RenderContext) -> list[Page]:
                      "previous_page_path": page_url(number - 1) if number > 1 else None,
                      "next_page_path": page_url(number + 1) if number < len(chunks) else None}
         variables = {"site": context.site, "posts": [summary(p) for p in chunk], "paginator": paginator,
-                     "page": {"title": context.config.title, "url": page_url(number), "layout": "home"}}
+                     "page": listing_page(context.config.title, page_url(number), "home")}
         html = render_template(context.env, "layouts/home.html", variables)
         path = "index.html" if number == 1 else f"page{number}/index.html"
         pages.append(Page(path, html.encode("utf-8")))
@@ -103,8 +103,7 @@ def render_series_pages(ordered: list[Post], context: RenderContext) -> list[Pag
     ui = context.env.globals["ui"]
     pages = []
     for series in group_series(ordered):
-        page = {"title": f"{ui['series_title']}{ui['colon']}{series['name']}", "url": series["url"],
-                "layout": "series"}
+        page = listing_page(f"{ui['series_title']}{ui['colon']}{series['name']}", series["url"], "series")
         pages.append(render_listing(page, {"posts": [summary(p) for p in series["posts"]]}, context))
     return pages
 
@@ -130,8 +129,7 @@ def group_terms(ordered: list[Post], taxonomy: Taxonomy) -> list[dict[str, Any]]
 def render_term(term: dict[str, Any], taxonomy: Taxonomy, context: RenderContext) -> Page:
     """One tag's or category's page: its posts, newest first."""
     ui = context.env.globals["ui"]
-    page = {"title": f"{ui[taxonomy.title_key]}{ui['colon']}{term['name']}", "url": term["url"],
-            "layout": taxonomy.layout}
+    page = listing_page(f"{ui[taxonomy.title_key]}{ui['colon']}{term['name']}", term["url"], taxonomy.layout)
     index = {"url": f"/{taxonomy.kind}/", "title": ui[f"{taxonomy.kind}_label"]}
     return render_listing(page, {"term": term, "posts": term["posts"], "index": index}, context)
 
@@ -139,7 +137,7 @@ def render_term(term: dict[str, Any], taxonomy: Taxonomy, context: RenderContext
 def render_term_index(terms: list[dict[str, Any]], taxonomy: Taxonomy, context: RenderContext) -> Page:
     """/tags/ or /categories/: every term with its number of posts."""
     ui = context.env.globals["ui"]
-    page = {"title": ui[f"{taxonomy.kind}_label"], "url": f"/{taxonomy.kind}/", "layout": taxonomy.kind}
+    page = listing_page(ui[f"{taxonomy.kind}_label"], f"/{taxonomy.kind}/", taxonomy.kind)
     return render_listing(page, {"terms": terms}, context)
 
 
@@ -147,14 +145,14 @@ def render_year_archive(ordered: list[Post], context: RenderContext) -> Page:
     """/archive/: every post, grouped by year, newest first."""
     years = [{"year": year, "posts": [summary(p) for p in posts]}
              for year, posts in groupby(ordered, key=lambda p: p.date.year)]
-    page = {"title": context.env.globals["ui"]["archive_title"], "url": "/archive/", "layout": "posts"}
+    page = listing_page(context.env.globals["ui"]["archive_title"], "/archive/", "posts")
     return render_listing(page, {"years": years}, context)
 
 
-def render_listing(page: dict[str, Any], variables: dict[str, Any], context: RenderContext) -> Page:
-    html = render_template(context.env, f"layouts/{page['layout']}.html",
+def render_listing(page: PageView, variables: dict[str, Any], context: RenderContext) -> Page:
+    html = render_template(context.env, f"layouts/{page.layout}.html",
                            {"site": context.site, "page": page, **variables})
-    return Page(output_path(page["url"], page["url"]), html.encode("utf-8"))
+    return Page(output_path(page.url, page.url), html.encode("utf-8"))
 
 
 def render_site_files(ordered: list[Post], context: RenderContext, pages: Sequence[Post] = ()) -> list[Page]:
@@ -167,7 +165,7 @@ def render_site_files(ordered: list[Post], context: RenderContext, pages: Sequen
              if entry.url and post.get("sitemap", True) is not False]
     urls += [(page.url, modified_date(page)) for page in pages if page.get("sitemap", True) is not False]
     not_found = render_template(context.env, "layouts/404.html", {
-        "site": context.site, "page": {"title": "404", "url": "/404.html", "layout": "404"}})
+        "site": context.site, "page": listing_page("404", "/404.html", "404")})
     return [Page("feed.xml", render_feed(entries, config)), Page("sitemap.xml", render_sitemap(urls, config)),
             Page("robots.txt", render_robots(config)), Page("404.html", not_found.encode("utf-8")),
             Page(".nojekyll", b""), Page("favicon.ico", DEFAULT_FAVICON.read_bytes())]

@@ -6,7 +6,7 @@ import functools
 import math
 from html import escape
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -16,24 +16,61 @@ from markupsafe import Markup
 from builder.core.config import SiteConfig
 from builder.core.errors import Location, TemplateError
 from builder.render.liquid import LiquidContext
-from builder.render.charts import chart_variables
 from builder.render.logchart import parse_training_log, render_chart_svg
 from builder.render.notebook import colab_url, notebook_path
 from builder.core.model import CodeCell, ExecutedPost, Output, Page, Post, Prose
+from builder.core.schema import FrontMatter
 from builder.source.reader import as_list
 from builder.render.templates import render_template
 from builder.core.urls import output_path
 
-PAGE_DEFAULTS: dict[str, Any] = {
-    "layout": "single", "header": None, "author_profile": False, "comments": False, "toc": False,
-    "toc_label": None, "modified": None, "excerpt": "", "description": "", "tags": [],
-    "categories": [], "previous": None, "next": None, "provenance": None, "toc_html": "",
-    "notebook": None, "colab": None, "reading_time": 0,
-}
 MAX_HTML_OUTPUT = 200_000      # characters; a whole DataFrame printed as HTML stays off the page
 PUBLISHED_BRANCH = "gh-pages"    # where `make publish` puts the site, notebooks included
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z0-9_']+")
+
+
+@dataclass(frozen=True)
+class PageView:
+    """`page` in the templates: what rendering computed, then the front matter's keys.
+
+    A key the front matter declares reads as its value or its declared default; a site's own
+    keys (Jekyll sites use custom ones) read as written: `page.my_key`.
+    """
+
+    title: str
+    url: str
+    layout: str = "single"
+    front: FrontMatter = field(default_factory=FrontMatter)
+    date: datetime | None = None
+    path: str = ""
+    collection: str = ""
+    excerpt: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    modified: Any = None
+    toc: bool = False
+    toc_html: Markup = Markup("")
+    reading_time: int = 0
+    provenance: Mapping[str, Any] | None = None
+    notebook: str | None = None             # the post as a notebook, site-relative
+    colab: str | None = None
+    previous: Mapping[str, Any] | None = None
+    next: Mapping[str, Any] | None = None
+    series_box: Mapping[str, Any] | None = None
+    related_posts: list[Mapping[str, Any]] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        front = self.__dict__.get("front")
+        if front is None:
+            raise AttributeError(name)
+        return getattr(front, name)
+
+
+def listing_page(title: str, url: str, layout: str) -> PageView:
+    """`page` for a page made of other pages: home, tags, archive, 404."""
+    return PageView(title=title, url=url, layout=layout)
 
 
 @dataclass(frozen=True)
@@ -62,15 +99,15 @@ def render_post(executed: ExecutedPost, context: RenderContext, neighbours: dict
     toc_requests: list[dict[str, str]] = []
     liquid = liquid_context(post, context, toc_requests)
     body = markup().render_body(executed, liquid, lambda cell, outputs: render_cell(cell, outputs, post, context))
-    page = page_vars(post, executed, body.toc, context) | neighbours
+    page = page_view(post, executed, body.toc, context, neighbours)
     html = body.html
     if body.toc_placed:
         title = toc_requests[0].get("title") if toc_requests else None
         html = html.replace(markup().TOC_MARKER, render_template(
             context.env, "includes/toc.html", {"site": context.site, "page": page, "toc_title": title}), 1)
         html = html.replace(markup().TOC_MARKER, "")
-        page["toc"] = False   # already shown in the body
-    layout = f"layouts/{page['layout']}.html"
+        page = replace(page, toc=False)   # already shown in the body
+    layout = f"layouts/{page.layout}.html"
     result = render_template(context.env, layout, {"site": context.site, "page": page, "content": Markup(html)})
     return Page(output_path(post.url, post.path), result.encode("utf-8"))
 
@@ -111,16 +148,16 @@ def render_include(name: str, attributes: dict[str, str], where: Location, conte
     return render_template(context.env, f"includes/{template}", {"site": context.site, "include": attributes})
 
 
-def page_vars(post: Post, executed: ExecutedPost, toc: str, context: RenderContext) -> dict[str, Any]:
-    front = dict(post.front_matter)
-    excerpt = excerpt_of(post)
-    return PAGE_DEFAULTS | front | {
-        "title": post.title, "url": post.url, "date": post.date, "path": post.path,
-        "excerpt": excerpt, "description": front.get("description") or excerpt,
-        "tags": as_list(front.get("tags")), "categories": as_list(front.get("categories")),
-        "toc_html": Markup(toc), "provenance": executed.provenance or None,
-        "reading_time": reading_minutes(post), "modified": front.get("modified"),
-    } | notebook_links(executed, context)
+def page_view(post: Post, executed: ExecutedPost, toc: str, context: RenderContext,
+              neighbours: Mapping[str, Any]) -> PageView:
+    """What the post's templates see as `page`."""
+    front, excerpt = post.front_matter, excerpt_of(post)
+    return PageView(
+        title=post.title, url=post.url, layout=front.layout, front=front, date=post.date, path=post.path,
+        collection=front.get("collection", ""), excerpt=excerpt, description=front.description or excerpt,
+        tags=as_list(front.tags), categories=as_list(front.categories), modified=front.modified,
+        toc=front.toc, toc_html=Markup(toc), reading_time=reading_minutes(post),
+        provenance=executed.provenance or None, **notebook_links(executed, context), **neighbours)
 
 
 def offers_notebook(executed: ExecutedPost) -> bool:
@@ -138,8 +175,8 @@ def notebook_links(executed: ExecutedPost, context: RenderContext) -> dict[str, 
 
 def excerpt_of(post: Post, limit: int = 200) -> str:
     """Front matter `excerpt`, or the start of the first paragraph of prose."""
-    if post.get("excerpt"):
-        return str(post.get("excerpt"))
+    if post.front_matter.excerpt:
+        return str(post.front_matter.excerpt)
     for block in post.blocks:
         if isinstance(block, Prose):
             for paragraph in block.text.split("\n\n"):
@@ -164,10 +201,10 @@ def reading_minutes(post: Post) -> int:
 
 def render_cell(cell: CodeCell, outputs: tuple[Output, ...], post: Post, context: RenderContext) -> str:
     """A code cell's input (unless `echo: false`) and its outputs (unless `output: false`)."""
-    show_outputs = cell.options.get("output", True) is not False
+    show_outputs = cell.options.output is not False
     variables = {
         "site": context.site, "cell": cell, "input_html": Markup(markup().highlight_python(cell.code.strip("\n"))),
-        "echo": cell.options.get("echo", True) is not False, "collapse": cell.options.get("collapse") is True,
+        "echo": cell.options.echo is not False, "collapse": cell.options.collapse is True,
         "outputs": [render_output(o, cell, context) for o in outputs] if show_outputs else [],
     }
     return render_template(context.env, "includes/cell/cell.html", variables).strip()
@@ -195,19 +232,17 @@ def rich_html(output: Output) -> str:
 def render_output(output: Output, cell: CodeCell, context: RenderContext) -> Markup:
     variables: dict[str, Any] = {"site": context.site, "output": output, "cell": cell}
     if output.kind == "stream":
-        log = parse_training_log(output.text) if cell.options.get("chart", True) is not False else None
+        log = parse_training_log(output.text) if cell.options.chart is not False else None
         variables["chart"] = Markup(render_chart_svg(log)) if log else None
         variables["lines"] = output.text.rstrip("\n").split("\n")
     elif output.kind in ("html", "markdown", "latex"):
         variables["html"] = Markup(rich_html(output) if len(output.text) <= MAX_HTML_OUTPUT
                                    else html_too_long(len(output.text)))
     elif output.kind in ("image", "svg"):
-        caption = cell.options.get("fig-cap")
+        caption = cell.options.fig_cap
         variables["caption"] = caption
         variables["alt"] = (output.text if output.kind == "image" else "") or caption \
             or f"Figure from cell {cell.number}"
         if output.kind == "svg":
             variables["data"] = base64.b64encode(output.text.encode("utf-8")).decode("ascii")
-    elif output.kind == "chart":
-        variables.update(chart_variables(output, cell))
     return Markup(render_template(context.env, f"includes/cell/output-{output.kind}.html", variables).strip())

@@ -3,56 +3,17 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Collection, Iterable
 
 import yaml
 
 from builder.core.dates import first_bad_date_line
+from builder.source.layouts import with_jekyll_aliases
 from builder.core.errors import Location, SourceError
+from builder.core.schema import FrontMatter
 
 FENCE = "---"
-# key -> (accepted types, readable description)
-FRONT_MATTER_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "layout": ((str,), "a layout name such as single"),
-    "title": ((str, int, float), "text"),
-    "excerpt": ((str,), "text"),
-    "description": ((str,), "text"),
-    "date": ((datetime, date), "a date such as 2017-08-11 or 2017-08-11 10:00:00 +08:00"),
-    "modified": ((datetime, date, str), "a date such as 2017-08-11T11:55:22-04:00"),
-    "last_modified_at": ((datetime, date, str), "a date"),
-    "permalink": ((str,), "a URL path such as /linear-regression/"),
-    "published": ((bool,), "true or false"),
-    "tags": ((list, str), "a list such as [pytorch, regression]"),
-    "categories": ((list, str), "a list such as [tutorial]"),
-    "category": ((str,), "one category name"),
-    "toc": ((bool,), "true or false"),
-    "toc_label": ((str,), "text"),
-    "toc_sticky": ((bool,), "true or false"),
-    "toc_icon": ((str,), "an icon name"),
-    "author_profile": ((bool,), "true or false"),
-    "author": ((str, dict), "a name"),
-    "comments": ((bool,), "true or false"),
-    "share": ((bool,), "true or false"),
-    "related": ((bool,), "true or false"),
-    "series": ((str,), "a series name such as \"Deep learning basics\""),
-    "series_order": ((int,), "a whole number: the post's place in its series"),
-    "read_time": ((bool,), "true or false"),
-    "header": ((dict,), "a mapping with overlay_image, overlay_color, caption, ..."),
-    "seed": ((int, bool), "a whole number, or false to not seed"),
-    "timeout": ((int,), "seconds, a whole number"),
-    "kernel": ((str,), "a Jupyter kernel name such as python3"),
-    "device": ((str,), "cpu or cuda"),
-    "image": ((str, dict), "an image path"),
-    "lang": ((str,), "a language code such as zh-CN"),
-    "sitemap": ((bool,), "true or false"),
-    "classes": ((str, list), "CSS class names"),
-    "execute": ((bool,), "true or false"),
-    "excerpt_separator": ((str,), "text such as <!--more-->"),
-    "slug": ((str,), "the URL's last segment, e.g. linear-regression"),
-    "search": ((bool,), "true or false"),
-}
 # Jekyll and Minimal Mistakes keys that imported posts carry but this theme does not act on:
 # accepted with a note of what happens instead, so that nobody believes they work.
 IGNORED_JEKYLL_KEYS: dict[str, str] = {
@@ -124,14 +85,13 @@ def check_front_matter(data: dict[str, Any], path: str, text: str,
 
     With `layouts` (the names in templates/layouts/, see `layout_names`), an unknown layout is a problem too.
     """
-    problems = []
+    problems, declared = [], FrontMatter.by_name()
     for key, value in data.items():
-        if key not in FRONT_MATTER_KEYS:
+        if key not in declared:
             warn_unused_key(key, path, text)
             continue
-        types, description = FRONT_MATTER_KEYS[key]
-        if value is not None and not is_instance(value, types):
-            problems.append(SourceError(f"front matter `{key}` must be {description}, not {value!r}",
+        if value is not None and not is_instance(value, declared[key].types):
+            problems.append(SourceError(f"front matter `{key}` must be {declared[key].help}, not {value!r}",
                                         Location(path, find_key_line(text, key)),
                                         f"Change `{key}:` in the front matter."))
     layout = data.get("layout")
@@ -160,7 +120,7 @@ def unknown_layout(layout: str, path: str, text: str, layouts: Collection[str]) 
 
 def layout_names(template_folders: Iterable[Path]) -> list[str]:
     """The layouts a post may name: `layouts/*.html` in any of the template folders."""
-    return sorted({p.stem for folder in template_folders for p in Path(folder).glob("layouts/*.html")})
+    return with_jekyll_aliases(p.stem for folder in template_folders for p in Path(folder).glob("layouts/*.html"))
 
 
 def is_instance(value: Any, types: tuple[type, ...]) -> bool:

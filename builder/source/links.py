@@ -3,6 +3,7 @@ for a post's images, in the source tree before anything is written."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -234,7 +235,7 @@ def front_matter_image_problems(post: Post, files: PublishedFiles) -> list[Build
 
 def nested_value(mapping, keys: tuple[str, ...]):
     for key in keys:
-        mapping = mapping.get(key) if isinstance(mapping, dict) else None
+        mapping = mapping.get(key) if isinstance(mapping, Mapping) else None
     return mapping
 
 

@@ -14,6 +14,7 @@ from builder.core.config import SiteConfig, is_excluded
 from builder.core.errors import BuildError, Location, SourceError, SourceErrors
 from builder.source.frontmatter import check_front_matter, layout_names, split_front_matter
 from builder.core.model import Block, CodeCell, Post, Prose
+from builder.core.schema import CellOptions, FrontMatter
 from builder.core.theme import template_dirs
 from builder.core.urls import expand_permalink, slugify
 
@@ -23,10 +24,6 @@ EXECUTED_LANGUAGES = {"python", "python3", "py"}
 # A page has no date of its own; this one keeps it sortable and reproducible.
 PAGE_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 PAGE_FRONT_MATTER: dict[str, Any] = {"layout": "single", "read_time": False, "comments": False}
-CELL_OPTIONS: dict[str, tuple[type, ...]] = {
-    "label": (str,), "fig-cap": (str,), "fig-alt": (str,), "eval": (bool,), "echo": (bool,),
-    "output": (bool,), "tags": (list,), "chart": (bool,), "collapse": (bool,),
-}
 
 
 def read_post(site_dir: Path, path: Path, config: SiteConfig) -> Post:
@@ -39,7 +36,7 @@ def read_post(site_dir: Path, path: Path, config: SiteConfig) -> Post:
 
 def url_slug(front: dict[str, Any], slug: str) -> str:
     """The slug in the post's URL: front matter `slug`, as in Jekyll, else the file name's."""
-    return slugify(str(front.get("slug") or slug)) or "post"
+    return slugify(str(front.get("slug") or slug), cased=True) or "post"
 
 
 def read_pages(site_dir: Path, config: SiteConfig) -> list[Post]:
@@ -77,7 +74,7 @@ def read_draft(site_dir: Path, path: Path, config: SiteConfig, when: datetime) -
 
 def is_page(post: Post) -> bool:
     """True for a standalone page from pages/, which listings, feed and tags leave out."""
-    return post.get("collection") == "pages"
+    return post.front_matter.get("collection") == "pages"
 
 
 def source_files(site_dir: Path, folder: str, config: SiteConfig) -> list[Path]:
@@ -119,7 +116,7 @@ def make_post(rel: str, name: str, when: datetime, front: dict[str, Any], body: 
     if separator and not front.get("excerpt") and separator in body:
         front = front | {"excerpt": plain_excerpt(body.partition(separator)[0])}
     title = str(front.get("title") or name.replace("-", " ").capitalize())
-    return Post(path=rel, slug=slugify(name) or "post", date=when, title=title, front_matter=front,
+    return Post(path=rel, slug=slugify(name) or "post", date=when, title=title, front_matter=FrontMatter.from_given(front),
                 blocks=blocks, url=url, body_line=body_line)
 
 
@@ -232,7 +229,7 @@ def number_cells(blocks: list[Block]) -> tuple[Block, ...]:
     return tuple(numbered)
 
 
-def cell_options(lines: list[str], fence_line: int, rel: str) -> dict[str, Any]:
+def cell_options(lines: list[str], fence_line: int, rel: str) -> CellOptions:
     """Parse the `#| key: value` lines at the top of a cell."""
     options: dict[str, Any] = {}
     for offset, line in enumerate(lines, 1):
@@ -241,7 +238,7 @@ def cell_options(lines: list[str], fence_line: int, rel: str) -> dict[str, Any]:
         where = Location(rel, fence_line + offset)
         key, value = parse_option(line[2:].strip(), where)
         options[key] = value
-    return options
+    return CellOptions.from_given(options)
 
 
 def parse_option(text: str, where: Location) -> tuple[str, Any]:
@@ -253,9 +250,10 @@ def parse_option(text: str, where: Location) -> tuple[str, Any]:
         raise SourceError(f"cannot read the cell option `#| {text}`", where,
                           "Write cell options as `#| key: value`, e.g. `#| label: loss-curve`.")
     (key, value), = parsed.items()
-    if key not in CELL_OPTIONS:
+    declared = CellOptions.by_name()
+    if key not in declared:
         warnings.warn(f"{where}: unknown cell option `{key}` is ignored")
-    elif not isinstance(value, CELL_OPTIONS[key]) and value is not None:
+    elif not isinstance(value, declared[key].types) and value is not None:
         raise SourceError(f"cell option `{key}` has the wrong type: {value!r}", where,
-                          f"Known options: {', '.join(CELL_OPTIONS)}.")
+                          f"Known options: {', '.join(declared)}.")
     return str(key), value

@@ -1,0 +1,134 @@
+"""Front matter keys and cell options, each declared once: its types, its default and its help.
+
+A `FrontMatter` or `CellOptions` is two things at once: typed attributes with the declared
+defaults (`front.toc`, `options.fig_cap`), and a read-only mapping of the keys exactly as the
+source wrote them, custom keys included (`front["my_key"]`, `front.get("seed", 0)`), so that a
+key written as `seed:` (null) still differs from one not written at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from functools import cache
+from typing import Any, Iterator, Mapping
+
+
+def key(types: tuple[type, ...], default: Any, help: str, name: str = "") -> Any:
+    """Declare a key: the types its value may have, its default, and what to write (for messages)."""
+    return field(default=default, metadata={"types": types, "help": help, "name": name})
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One declared key, as `declarations()` lists it."""
+
+    name: str          # as written in the source, e.g. fig-cap
+    attribute: str     # the Python attribute, e.g. fig_cap
+    types: tuple[type, ...]
+    default: Any
+    help: str
+
+
+class Declared(Mapping):
+    """Base of the typed key sets: declared attributes plus the mapping of the keys as written."""
+
+    given: Mapping[Any, Any]
+
+    @classmethod
+    def from_given(cls, given: Mapping[Any, Any]):
+        """Typed view of `given`; unknown keys stay in the mapping (no checks here: see the readers)."""
+        known = cls.by_name()
+        return cls(**{known[k].attribute: v for k, v in given.items() if k in known}, given=given)
+
+    @classmethod
+    @cache
+    def by_name(cls) -> dict[str, Declaration]:
+        """The declared keys by their source name."""
+        return {d.name: d for d in declarations(cls)}
+
+    def __getitem__(self, name: Any) -> Any:
+        return self.given[name]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.given)
+
+    def __len__(self) -> int:
+        return len(self.given)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for undeclared names: a site's custom keys read as `page.my_key`.
+        given = self.__dict__.get("given")
+        if given is not None and name in given:
+            return given[name]
+        raise AttributeError(name)
+
+
+def declarations(cls: type) -> list[Declaration]:
+    return [Declaration(f.metadata["name"] or f.name, f.name, f.metadata["types"], f.default, f.metadata["help"])
+            for f in fields(cls) if "types" in f.metadata]
+
+
+TEXT, FLAG, LIST = "text", "true or false", "a list such as [tutorial]"
+
+
+@dataclass(frozen=True, eq=False)
+class FrontMatter(Declared):
+    """A post's or page's front matter (Minimal Mistakes keys and ours)."""
+
+    layout: str = key((str,), "single", "a layout name such as single")
+    title: str | int | float | None = key((str, int, float), None, TEXT)
+    excerpt: str = key((str,), "", TEXT)
+    description: str = key((str,), "", TEXT)
+    date: datetime | date | None = key((datetime, date), None, "a date such as 2017-08-11 or 2017-08-11 10:00:00 +08:00")
+    modified: datetime | date | str | None = key((datetime, date, str), None, "a date such as 2017-08-11T11:55:22-04:00")
+    last_modified_at: datetime | date | str | None = key((datetime, date, str), None, "a date")
+    permalink: str | None = key((str,), None, "a URL path such as /linear-regression/")
+    published: bool = key((bool,), True, FLAG)
+    tags: list | str = key((list, str), (), "a list such as [pytorch, regression]")
+    categories: list | str = key((list, str), (), LIST)
+    category: str | None = key((str,), None, "one category name")
+    toc: bool = key((bool,), False, FLAG)
+    toc_label: str | None = key((str,), None, TEXT)
+    toc_sticky: bool = key((bool,), False, FLAG)
+    toc_icon: str | None = key((str,), None, "an icon name")
+    author_profile: bool = key((bool,), False, FLAG)
+    author: str | dict | None = key((str, dict), None, "a name")
+    comments: bool = key((bool,), False, FLAG)
+    share: bool = key((bool,), True, FLAG)
+    related: bool = key((bool,), True, FLAG)
+    series: str | None = key((str,), None, "a series name such as \"Deep learning basics\"")
+    series_order: int | None = key((int,), None, "a whole number: the post's place in its series")
+    read_time: bool = key((bool,), True, FLAG)
+    header: dict | None = key((dict,), None, "a mapping with overlay_image, overlay_color, caption, ...")
+    seed: int | bool = key((int, bool), 0, "a whole number, or false to not seed")
+    timeout: int | None = key((int,), None, "seconds, a whole number")
+    kernel: str = key((str,), "python3", "a Jupyter kernel name such as python3")
+    device: str = key((str,), "cpu", "cpu or cuda")
+    image: str | dict | None = key((str, dict), None, "an image path")
+    lang: str | None = key((str,), None, "a language code such as zh-CN")
+    sitemap: bool = key((bool,), True, FLAG)
+    classes: str | list | None = key((str, list), None, "CSS class names")
+    execute: bool = key((bool,), True, FLAG)
+    excerpt_separator: str | None = key((str,), None, "text such as <!--more-->")
+    slug: str | None = key((str,), None, "the URL's last segment, e.g. linear-regression")
+    search: bool = key((bool,), True, FLAG)
+    given: Mapping[Any, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class CellOptions(Declared):
+    """A code cell's `#| key: value` options."""
+
+    label: str | None = key((str,), None, "a name for the cell's figures")
+    fig_cap: str | None = key((str,), None, "a figure caption", name="fig-cap")
+    fig_alt: str | None = key((str,), None, "a figure's alt text", name="fig-alt")
+    eval: bool = key((bool,), True, "false to show the code without running it")
+    echo: bool = key((bool,), True, "false to hide the code and show its outputs")
+    output: bool = key((bool,), True, "false to hide the outputs")
+    tags: list = key((list,), (), "Jupyter cell tags such as [raises-exception]")
+    chart: bool = key((bool,), True, "false to show a training log as text, not a chart")
+    collapse: bool = key((bool,), False, "true to fold the code away")
+    given: Mapping[Any, Any] = field(default_factory=dict, repr=False)
+
+
+NO_OPTIONS = CellOptions()
