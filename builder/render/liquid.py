@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from builder.core.errors import BuildError, Location, SourceError, in_file_order
-from builder.render import liquid_jekyll
-from builder.render.liquid_jekyll import SUPPORTED_TAGS, current, include_arguments
 
 UNCLOSED = re.compile(r"\{%-?\s*(raw|highlight)\b[^%]*%\}")
 MAY_HOLD_LIQUID = ("{%", "{{")
+SUPPORTED_TAGS = ("assign, capture, if, unless, case, for, raw, comment, include, highlight, "
+                  "post_url, link")
+VARIABLE_ROOTS = ("site", "page", "include", "layout", "paginator", "content", "forloop")
 _environment = None
 
 
@@ -38,7 +39,8 @@ def environment():
     """The one Jekyll Liquid environment, made on first use (its setup is not free)."""
     global _environment
     if _environment is None:
-        _environment = liquid_jekyll.jekyll_environment()
+        from builder.render.liquid_jekyll import jekyll_environment   # python-liquid: only if needed
+        _environment = jekyll_environment()
     return _environment
 
 
@@ -83,6 +85,7 @@ class Expansion:
             context, path, first_line, text, found
 
     def run(self) -> str:
+        from builder.render.liquid_jekyll import current
         current.problems, current.call, current.link, current.undefined = \
             [], self.call, self.link, self.undefined
         env = environment()
@@ -119,6 +122,7 @@ class Expansion:
             if not include_name:
                 raise SourceError("`{% include %}` needs a name", where,
                                   'Write `{% include toc title="Contents" %}`.')
+            from builder.render.liquid_jekyll import include_arguments
             return self.context.include(include_name, include_arguments(rest, liquid_context), where)
         resolver = self.context.resolve_post if name == "post_url" else self.context.resolve_link
         url = resolver(argument)
@@ -138,7 +142,7 @@ class Expansion:
     def undefined(self, name: str, token) -> None:
         where = self.where(token)
         dotted = token_path(token, name)
-        if dotted.split(".")[0] in liquid_jekyll.VARIABLE_ROOTS:
+        if dotted.split(".")[0] in VARIABLE_ROOTS:
             warnings.warn(f"{where}: `{{{{ {dotted} }}}}` is not set and expands to nothing")
         else:
             self.found.append(SourceError(

@@ -20,7 +20,6 @@ from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
 # One post's expansion per thread at a time: what its tags, filters and undefined values report to.
 current = threading.local()
 ARGUMENT = re.compile(r"""([\w-]+)\s*=\s*("[^"]*"|'[^']*'|\S+)""")
-VARIABLE_ROOTS = ("site", "page", "include", "layout", "paginator", "content", "forloop")
 
 
 def expression_text(stream: TokenStream, block: bool) -> tuple[Any, str]:
@@ -242,6 +241,3 @@ def jekyll_environment() -> Environment:
     env.filters.update(JEKYLL_FILTERS)
     return env
 
-
-SUPPORTED_TAGS = ("assign, capture, if, unless, case, for, raw, comment, include, highlight, "
-                  "post_url, link")
