@@ -161,9 +161,9 @@ def test_a_template_included_since_the_last_build_is_followed(tmp_path):
 
 
 def test_sources_read_with_a_helper_process_equal_those_read_alone(tmp_path, monkeypatch):
-    from builder.site import build
+    from builder.site import sources as build
     from builder.core.config import load_config
-    from builder.site.incremental import BuildState
+    from builder.site.incremental import IncrementalState as BuildState
     site = tmp_path / "site"
     make_site(site, 8, random.Random(0))
     write(site / "posts/2021-03-30-zz-broken.md", "---\ntitle: [unclosed\n---\nText.\n")   # in the helper's half

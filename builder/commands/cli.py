@@ -23,7 +23,12 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m builder",
                                    description="Build executed static sites from Markdown posts with Python code.")
     commands = main.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="execute what changed and write the site")
+    add_build_arguments(commands.add_parser("build", help="execute what changed and write the site"))
+    add_other_commands(commands)
+    return main
+
+
+def add_build_arguments(build: argparse.ArgumentParser) -> None:
     add_site_arguments(build)
     build.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                        help="posts executed at once (default: number of cores)")
@@ -37,6 +42,18 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--future", action="store_true", help="include posts dated in the future")
     build.add_argument("--no-execute", action="store_true", help="render code without running it")
     build.add_argument("-v", "--verbose", action="store_true", help="stream each post's output live")
+    build.add_argument("--cluster", metavar="ADDRESS", default=None,
+                       help="run the posts that must run on a Ray cluster: ray://HOST:PORT or auto "
+                            "(default: `cluster:` in _config.yml; needs `pip install .[cluster]`)")
+    build.add_argument("--shard", metavar="K/N", default=None,
+                       help="CI shard K of N: run only this shard's stale posts (packed by recorded "
+                            "run time) and write their freeze records and figures, not the site")
+    build.add_argument("--gpu-shards", metavar="LIST", default=os.environ.get("BUILDER_GPU_SHARDS", ""),
+                       help="with --shard: the shards that have a GPU, e.g. 1,2 (default: "
+                            "$BUILDER_GPU_SHARDS); `device: cuda` posts go only to them")
+
+
+def add_other_commands(commands) -> None:
     clean = commands.add_parser("clean", help="delete the output folder")
     add_site_arguments(clean)
     check = commands.add_parser("check", help="validate posts, templates and links without executing")
@@ -58,7 +75,6 @@ def parser() -> argparse.ArgumentParser:
     add_site_arguments(publish_)
     publish_.add_argument("--remote", default="origin", help="git remote or URL (default: origin)")
     publish_.add_argument("--branch", default="gh-pages", help="branch to push (default: gh-pages)")
-    return main
 
 
 def add_site_arguments(command: argparse.ArgumentParser) -> None:
@@ -85,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def run_build(args: argparse.Namespace) -> int:
+def build_command(args: argparse.Namespace) -> int:
     check_source(args.source)
     interrupts.install()
     with build_lock(args.source):
@@ -94,12 +110,14 @@ def run_build(args: argparse.Namespace) -> int:
 
 def locked_build(args: argparse.Namespace) -> int:
     """The build itself, once this process holds the site folder's lock."""
-    force = force_option(args.force)
-    warm = None if args.frozen or args.no_execute else early_warm_pool(args.source, force)
+    force, shard = force_option(args.force), shard_option(args)
+    # a shard's posts are known only once planned: its kernels warm up then
+    warm = None if args.frozen or args.no_execute or shard else early_warm_pool(args.source, force)
     from builder.site.build import BuildOptions, build_site     # imported while the kernels warm up
     options = BuildOptions(source=args.source, dest=args.dest, jobs=args.jobs, frozen=args.frozen,
                            force=force, keep_going=args.keep_going, drafts=args.drafts,
-                           future=args.future, execute=not args.no_execute, verbose=args.verbose)
+                           future=args.future, execute=not args.no_execute, verbose=args.verbose,
+                           cluster=args.cluster, shard=shard)
     try:
         return build_site(options, warm=warm).exit_code
     finally:
@@ -123,6 +141,17 @@ def early_warm_pool(source: Path, force: bool | tuple[str, ...]):
     return start_warm_pool(codes) if codes else None
 
 
+def shard_option(args: argparse.Namespace):
+    """`--shard K/N` (with `--gpu-shards`) as a Shard, None without it; a usage error if misused."""
+    if args.shard is None:
+        return None
+    if args.frozen or args.no_execute:
+        raise ConfigError("--shard runs posts, so it cannot go with --frozen or --no-execute", "--shard",
+                          "Run the shards with `build --shard K/N`, then merge with `build --frozen`.")
+    from builder.site.schedule import parse_shard
+    return parse_shard(args.shard, args.gpu_shards)
+
+
 def force_option(values: list | None) -> bool | tuple[str, ...]:
     if not values:
         return False
@@ -143,7 +172,7 @@ def check_source(source: Path) -> None:
                           "Pass --source pointing at a site folder that contains posts/.")
 
 
-COMMANDS = {"build": run_build, "clean": run_clean}
+COMMANDS = {"build": build_command, "clean": run_clean}
 
 
 def run_check(args: argparse.Namespace) -> int:

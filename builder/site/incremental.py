@@ -18,7 +18,7 @@ import jinja2
 from jinja2 import meta
 
 from builder.core.model import Post
-from builder.site.writer import WriteError, holds, remove_quietly, replace_file
+from builder.site.writer import WriteError, Writer, holds, remove_quietly, replace_file
 
 SCHEMA = 1
 CACHE_DIR = ".build-cache"
@@ -35,7 +35,7 @@ class SourceEntry:
 
 
 @dataclass
-class BuildState:
+class IncrementalState:
     """The previous build's inputs and outputs."""
 
     fingerprint: str = ""                                   # builder code + config
@@ -45,6 +45,9 @@ class BuildState:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)    # outputs made together
     # template -> (hash of its source, the templates it names; None for a computed name)
     template_references: dict[str, tuple[str, tuple[str | None, ...]]] = field(default_factory=dict)
+
+
+BuildState = IncrementalState     # the name older caches and tests know
 
 
 def sha256(data: bytes | str) -> str:
@@ -73,19 +76,19 @@ def build_fingerprint(site_dir: Path) -> str:
     return sha256("\n".join(parts))
 
 
-def load_state(path: Path, fingerprint: str) -> BuildState:
+def load_state(path: Path, fingerprint: str) -> IncrementalState:
     """The stored state when it belongs to this builder and config; an empty one otherwise."""
     try:
         with path.open("rb") as handle:
             state = pickle.load(handle)
     except Exception:   # a missing, truncated or foreign cache only costs a full build
-        return BuildState(fingerprint)
-    if not isinstance(state, BuildState) or state.fingerprint != fingerprint or not well_formed(state):
-        return BuildState(fingerprint)
+        return IncrementalState(fingerprint)
+    if not isinstance(state, IncrementalState) or state.fingerprint != fingerprint or not well_formed(state):
+        return IncrementalState(fingerprint)
     return state
 
 
-def well_formed(state: BuildState) -> bool:
+def well_formed(state: IncrementalState) -> bool:
     """Whether a loaded state has the shape this code reads (a damaged one is thrown away)."""
     tables = (state.sources, state.keys, state.outputs, state.groups, state.template_references)
     return (all(isinstance(table, dict) for table in tables)
@@ -93,7 +96,7 @@ def well_formed(state: BuildState) -> bool:
             and all(isinstance(key, str) for key in state.keys.values()))
 
 
-def save_state(path: Path, state: BuildState, previous: BuildState) -> None:
+def save_state(path: Path, state: IncrementalState, previous: IncrementalState) -> None:
     """Write the state atomically, and only when it changed."""
     # Unchanged entries are the very objects loaded, so this comparison is cheap where pickling
     # a thousand posts again is not.
@@ -175,3 +178,55 @@ class TemplateGraph:
 def render_key(*parts: Any) -> str:
     """A key from the repr of everything an output depends on (reprs of our data are stable)."""
     return sha256(repr(parts))
+
+
+class RenderPlan:
+    """Output by output, whether the previous build's file can stay; what this build wrote and kept.
+
+    Deciding (`unchanged`) and recording a new file (`write`) are separate steps; the bytes go
+    through the one `Writer`.
+    """
+
+    def __init__(self, previous: IncrementalState, state: IncrementalState, graph: TemplateGraph, writer: Writer):
+        self.previous, self.state, self.graph, self.writer = previous, state, graph, writer
+        self.written: list[str] = []
+
+    @property
+    def rendered(self) -> int:
+        return len(self.written)
+
+    def unchanged(self, path: str, key: str) -> bool:
+        """True (and the old file kept) when `path` was made from the same inputs and is intact."""
+        if self.previous.keys.get(path) != key:
+            return False
+        stat = self.previous.outputs.get(path)
+        if stat is None or stat != file_stat(self.writer.root / path):
+            return False
+        self.writer.keep(path)
+        self.state.keys[path] = key
+        self.state.outputs[path] = stat   # untouched by this build: no need to stat it again
+        return True
+
+    def write(self, path: str, key: str, content: bytes) -> None:
+        """Hand `content` to the writer and remember the key it was made from."""
+        self.writer.write(path, content)
+        self.state.keys[path] = key
+        self.written.append(path)
+
+    def record_outputs(self) -> None:
+        """The stat of every output this build wrote (after the commit), for the next build."""
+        for path in list(self.state.keys):
+            if path in self.state.outputs:
+                continue
+            stat = file_stat(self.writer.root / path)
+            if stat is None:
+                del self.state.keys[path]
+            else:
+                self.state.outputs[path] = stat
+
+
+def render_plan(previous: IncrementalState, state: IncrementalState, env: jinja2.Environment,
+                writer: Writer) -> RenderPlan:
+    """A render plan whose template graph starts from the previous build's template references."""
+    state.template_references = dict(previous.template_references)
+    return RenderPlan(previous, state, TemplateGraph(env, state.template_references), writer)

@@ -62,10 +62,11 @@ class Reporter:
         for row in text.rstrip("\n").split("\n"):
             self.line(f"{post.path}| {row}")
 
-    def executed(self, post: Post, seconds: float) -> None:
+    def executed(self, post: Post, seconds: float, where: str = "local") -> None:
         self.current.pop(post.path, None)
         self.summary.executed.append((post.path, seconds))
-        self.line(f"done    {post.path} in {seconds:.1f} s")
+        on = "" if where == "local" else f" on {where}"      # a cluster worker's host
+        self.line(f"done    {post.path} in {seconds:.1f} s{on}")
 
     def cached(self, post: Post) -> None:
         self.summary.cached.append(post.path)
