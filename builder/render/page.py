@@ -16,10 +16,12 @@ from markupsafe import Markup
 from builder.core.config import SiteConfig
 from builder.core.errors import Location, TemplateError
 from builder.render.liquid import LiquidContext
+from builder.render.charts import chart_variables
 from builder.render.logchart import parse_training_log, render_chart_svg
 from builder.render.notebook import colab_url, notebook_path
 from builder.core.model import CodeCell, ExecutedPost, Output, Page, Post, Prose
 from builder.core.schema import FrontMatter
+from builder.source.layouts import layout_file
 from builder.source.reader import as_list
 from builder.render.templates import render_template
 from builder.core.urls import output_path
@@ -107,9 +109,17 @@ def render_post(executed: ExecutedPost, context: RenderContext, neighbours: dict
             context.env, "includes/toc.html", {"site": context.site, "page": page, "toc_title": title}), 1)
         html = html.replace(markup().TOC_MARKER, "")
         page = replace(page, toc=False)   # already shown in the body
-    layout = f"layouts/{page.layout}.html"
+    layout = layout_file(page.layout, lambda name: template_exists(context.env, name))
     result = render_template(context.env, layout, {"site": context.site, "page": page, "content": Markup(html)})
     return Page(output_path(post.url, post.path), result.encode("utf-8"))
+
+
+def template_exists(env: jinja2.Environment, name: str) -> bool:
+    try:
+        env.get_template(name)
+        return True
+    except jinja2.TemplateNotFound:
+        return False
 
 
 def liquid_context(post: Post, context: RenderContext, toc_requests: list) -> LiquidContext:
@@ -245,4 +255,6 @@ def render_output(output: Output, cell: CodeCell, context: RenderContext) -> Mar
             or f"Figure from cell {cell.number}"
         if output.kind == "svg":
             variables["data"] = base64.b64encode(output.text.encode("utf-8")).decode("ascii")
+    elif output.kind == "chart":
+        variables.update(chart_variables(output, cell))
     return Markup(render_template(context.env, f"includes/cell/output-{output.kind}.html", variables).strip())
