@@ -22,7 +22,9 @@ from builder.core.errors import BuildError, ConfigError, ExecutionError
 from builder.execute.backend import RunOutcome, RunRequest
 from builder.execute.executor import SCRATCH_SKIP, Execution, execute_post
 
-CONNECT_SECONDS = 20.0        # to reach the cluster and hear back from one of its workers
+REACH_SECONDS = 5.0           # for the cluster's address to accept a connection
+CONNECT_SECONDS = 60.0        # to join the cluster and hear back from one of its workers (a busy
+                              # head starts a client server per driver, which can take a while)
 CANCEL_SECONDS = 5.0          # for cancelled tasks to be killed and the client to disconnect
 MAX_FILES_MB = int(os.environ.get("BUILDER_CLUSTER_MAX_MB", "200"))
 ADDRESS_HINT = "Give `--cluster ray://HOST:PORT` (the head's client port, 10001 by default) or `--cluster auto`."
@@ -201,7 +203,7 @@ def reachable(address: str) -> None:
         raise ConfigError(f"`{address}` is not a Ray cluster address", "--cluster", ADDRESS_HINT)
     host, _, port = address[6:].rpartition(":")
     try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+        socket.create_connection((host, int(port)), timeout=REACH_SECONDS).close()
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot reach the Ray cluster at {address}: {error}", "--cluster",
                           "Start it (`ray start --head`) or check the address; " + ADDRESS_HINT) from None
@@ -213,6 +215,8 @@ def init_bounded(ray, address: str) -> None:
 
     def init() -> None:
         try:
+            if ray.is_initialized():     # an earlier build of this process (serve, tests) left it
+                ray.shutdown()
             ray.init(address=address, logging_level="ERROR", log_to_driver=False)
             outcome.append(None)
         except Exception as error:  # noqa: BLE001 - version mismatch, refused: told with the address

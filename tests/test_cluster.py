@@ -1,0 +1,226 @@
+"""Posts run on a real local Ray cluster (one head, started once for the module): same bytes as a
+local build, only stale posts shipped, a killed worker's post retried, an unreachable cluster is
+exit 2, Ctrl-C cancels the remote task. Ray is optional: these tests skip without it."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import tree_bytes, write
+
+pytest.importorskip("ray")
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
+
+from builder.commands.cli import main  # noqa: E402
+
+RAY = Path(sys.executable).with_name("ray")
+POST = "posts/2020-01-02-numbers.md"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 90.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"the Ray head did not open its client port {port} (exit {process.poll()})")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> str:
+    """A one-node Ray cluster with 2 CPUs and a small object store; its client address."""
+    port, client_port = free_port(), free_port()
+    temp = tmp_path_factory.mktemp("ray")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen(
+        [str(RAY), "start", "--head", "--block", f"--port={port}", f"--ray-client-server-port={client_port}",
+         "--num-cpus=2", "--object-store-memory=80000000", "--include-dashboard=false",
+         "--disable-usage-stats", f"--temp-dir={temp}", "--min-worker-port=0", "--max-worker-port=0"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_port(client_port, head)
+        yield f"ray://127.0.0.1:{client_port}"
+    finally:
+        head.send_signal(signal.SIGTERM)        # `ray start --block` stops the processes it started
+        try:
+            head.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(head.pid, signal.SIGKILL)  # whatever of its group outlived it
+        except ProcessLookupError:
+            pass
+        head.wait(timeout=10)
+
+
+def build(site: Path, *args: str) -> int:
+    return main(["build", "--source", str(site), "-j", "2", *args])
+
+
+RUN_TIME = re.compile(rb"(seed 0, )[0-9.]+( s\.</p>)")
+
+
+def outputs(site: Path) -> dict[str, bytes]:
+    """_site/, _freeze/ and assets/img/ of a built site, the run time (which no two runs share) aside."""
+    found = {}
+    for folder in ("_site", "_freeze", "assets/img"):
+        for name, data in tree_bytes(site / folder).items():
+            if folder == "_freeze":
+                data = b"\n".join(line for line in data.split(b"\n") if b"run_seconds" not in line)
+            found[f"{folder}/{name}"] = RUN_TIME.sub(rb"\1-\2", data)
+    found.pop("_site/pagefind/builder-pages.txt", None)    # a digest of the pages, run times included
+    return found
+
+
+def test_cluster_build_gives_the_local_bytes_and_ships_only_stale_posts(cluster, numpy_site, tmp_path, capsys):
+    local = tmp_path / "local"
+    shutil.copytree(numpy_site, local)
+    assert build(local) == 0
+    assert build(numpy_site, "--cluster", cluster) == 0
+    log = capsys.readouterr().err
+    assert outputs(numpy_site) == outputs(local)
+    assert f"done    {POST} in " in log and f" on {socket.gethostname()}" in log
+    write(numpy_site / "posts/2020-01-03-more.md", """
+        ---
+        title: More
+        ---
+        ```python
+        print(6 * 7)
+        ```
+    """)
+    assert build(numpy_site, "--cluster", cluster) == 0
+    log = capsys.readouterr().err
+    assert "2020-01-03-more.md" in log
+    assert f"run     {POST}" not in log
+
+
+def test_a_killed_worker_is_retried_once_then_reported(cluster, numpy_site, tmp_path, capsys):
+    once, always = tmp_path / "killed-once", tmp_path / "never-created"
+    write(numpy_site / "posts/2020-01-04-crash.md", f"""
+        ---
+        title: Crash
+        ---
+        ```python
+        import os, pathlib, signal
+        marker = pathlib.Path({str(once)!r})
+        if not marker.exists():
+            marker.write_text("first attempt")
+            os.kill(os.getppid(), signal.SIGKILL)    # the Ray worker running this post
+            os._exit(1)
+        print("second attempt")
+        ```
+    """)
+    assert build(numpy_site, "--cluster", cluster, "--force") == 0
+    assert once.read_text() == "first attempt"
+    assert "second attempt" in (numpy_site / "_freeze/posts/2020-01-04-crash.json").read_text()
+    capsys.readouterr()
+    write(numpy_site / "posts/2020-01-04-crash.md", f"""
+        ---
+        title: Crash
+        ---
+        ```python
+        import os, signal
+        os.kill(os.getppid(), signal.SIGKILL)
+        os._exit(1)
+        ```
+    """)
+    assert build(numpy_site, "--cluster", cluster, "--keep-going") == 1
+    err = capsys.readouterr().err
+    assert "posts/2020-01-04-crash.md" in err
+    assert "the cluster worker running this post died, twice (it was retried once on another worker)" in err
+    assert not always.exists()
+
+
+def test_an_application_error_is_not_retried(cluster, numpy_site, tmp_path, capsys):
+    count = tmp_path / "attempts"
+    write(numpy_site / "posts/2020-01-05-fails.md", f"""
+        ---
+        title: Fails
+        ---
+        ```python
+        with open({str(count)!r}, "a") as attempts:
+            attempts.write("x")
+        1 / 0
+        ```
+    """)
+    assert build(numpy_site, "--cluster", cluster, "--keep-going") == 1
+    assert "ZeroDivisionError: division by zero" in capsys.readouterr().err
+    assert count.read_text() == "x"
+
+
+def test_an_unreachable_cluster_is_exit_2_before_anything_runs(numpy_site, capsys):
+    port = free_port()
+    assert build(numpy_site, "--cluster", f"ray://127.0.0.1:{port}") == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach the Ray cluster at ray://127.0.0.1:{port}" in err
+    assert not (numpy_site / "_freeze").exists()
+    assert build(numpy_site, "--cluster", "127.0.0.1:6379") == 2
+    assert "`127.0.0.1:6379` is not a Ray cluster address" in capsys.readouterr().err
+
+
+def test_ctrl_c_cancels_the_remote_task(cluster, numpy_site, tmp_path):
+    started = tmp_path / "kernel-pid"
+    write(numpy_site / "posts/2020-01-06-sleeps.md", f"""
+        ---
+        title: Sleeps
+        ---
+        ```python
+        import os, pathlib, time
+        pathlib.Path({str(started)!r}).write_text(str(os.getpid()))
+        time.sleep(120)
+        ```
+    """)
+    driver = subprocess.Popen([sys.executable, "-m", "builder", "build", "--source", str(numpy_site),
+                               "--cluster", cluster], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while not started.exists() and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.2)
+        assert started.exists(), driver.communicate(timeout=30)
+        kernel = int(started.read_text())
+        driver.send_signal(signal.SIGINT)
+        assert driver.wait(timeout=10) == 128 + signal.SIGINT
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=10)
+    deadline = time.monotonic() + 10      # its worker was killed; the kernel follows its parent
+    while process_alive(kernel) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not process_alive(kernel)
+    assert not (numpy_site / "_freeze/posts/2020-01-06-sleeps.json").exists()
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_local_and_frozen_builds_never_import_ray(numpy_site):
+    code = ("import sys; from builder.commands.cli import main; "
+            f"codes = [main(['build', '--source', {str(numpy_site)!r}]), "
+            f"main(['build', '--source', {str(numpy_site)!r}, '--frozen'])]; "
+            "assert codes == [0, 0], codes; "
+            "assert 'ray' not in sys.modules and 'builder.execute.ray_backend' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
