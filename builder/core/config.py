@@ -42,6 +42,10 @@ SETTINGS = (
     Setting("comments", dict, {}, "Comments provider settings; off unless `provider` is set."),
     Setting("repository", str, "", "GitHub repository owner/name, for notebook links."),
     Setting("exclude", list, [], "Files, folders and glob patterns (from the site folder) left out of the site."),
+    Setting("cluster", str, "", "Ray cluster posts run on (ray://HOST:PORT or auto); `--cluster` overrides it."),
+    Setting("bibliography", str, "", "BibTeX file (in the site folder) for `[@key]` citations, e.g. refs.bib."),
+    Setting("citation-style", str, "author-year", "How citations read: author-year or numeric."),
+    Setting("cite", bool, False, "Show \"Cite this post\" and Google Scholar citation_* tags on every post."),
     Setting("favicon", str, "", "Path or URL of the site's icon; the theme's assets/favicon.svg by default."),
 )
 KNOWN = {s.name: s for s in SETTINGS}
@@ -54,6 +58,17 @@ TOLERATED = {"markdown", "theme", "remote_theme", "plugins", "include", "encodin
 DEFAULT_EXCLUDES = (".sass-cache", ".jekyll-cache", "gemfiles", "Gemfile", "Gemfile.lock", "node_modules",
                     "vendor/bundle/", "vendor/cache/", "vendor/gems/", "vendor/ruby/")
 TOP_LEVEL_KEY = re.compile(r"^(?P<key>[^\s#:'\"-][^:#]*?)\s*:(?:\s|$)")
+# Comment providers and the settings each needs under `comments:`.
+COMMENT_PROVIDERS = {
+    "giscus": ("repo", "repo_id", "category", "category_id"),
+    "utterances": ("repo",),
+    "disqus": ("shortname",),
+}
+DISQUS_NAME = re.compile(r"^[a-z0-9-]+$", re.IGNORECASE)
+REPOSITORY = re.compile(r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100})$")
+TYPES_HINT = "Fix the listed keys; see the README for each key's type."
+COMMENTS_HINT = "Fix `comments:`, or remove `provider:` to turn comments off."
+REPOSITORY_HINT = "Write the repository as owner/name, e.g. `repository: octocat/blog`."
 
 
 @dataclass(frozen=True)
@@ -136,12 +151,9 @@ def yaml_config_error(error: yaml.YAMLError) -> ConfigError:
 
 
 def validate_config(raw: Mapping[str, Any], where: str, lines: Mapping[str, int] | None = None) -> SiteConfig:
-    """Check every known key's type, all at once; `lines` (key -> line) locates the problems."""
+    """Check every setting, all at once, before any work; `lines` (key -> line) locates the problems."""
     lines = lines or {}
-    problems = [type_problem(KNOWN[key], value, lines.get(key)) for key, value in raw.items() if key in KNOWN]
-    problems = [p for p in problems if p] + timezone_problems(raw.get("timezone"), lines.get("timezone"))
-    if problems:
-        raise ConfigError("; ".join(problems), where, "Fix the listed keys; see the README for each key's type.")
+    raise_problems(settings_problems(raw, lines), where)
     for key in sorted(set(raw) - set(KNOWN) - TOLERATED, key=str):
         at = f"{where}:{lines[key]}" if key in lines else where
         warnings.warn(f"{at}: unknown key `{key}` is ignored (available to templates as site.{key})")
@@ -150,6 +162,48 @@ def validate_config(raw: Mapping[str, Any], where: str, lines: Mapping[str, int]
     values.update({key: value for key, value in raw.items() if value is not None})
     values["author"] = {"name": "", "bio": "", "avatar": ""} | values["author"]
     return SiteConfig(values)
+
+
+def settings_problems(raw: Mapping[str, Any], lines: Mapping[str, int]) -> list[tuple[str, str]]:
+    """Every problem of the settings as (message, hint): types first, then what the values mean."""
+    types = [type_problem(KNOWN[key], value, lines.get(key)) for key, value in raw.items() if key in KNOWN]
+    types = [p for p in types if p] + timezone_problems(raw.get("timezone"), lines.get("timezone"))
+    problems = [(problem, TYPES_HINT) for problem in types]
+    if isinstance(raw.get("comments"), dict):
+        problems += [(problem, COMMENTS_HINT) for problem in comments_problems(raw["comments"])]
+    if isinstance(raw.get("repository"), str) and repository_problem(raw["repository"]):
+        problems.append((repository_problem(raw["repository"]), REPOSITORY_HINT))
+    return problems
+
+
+def raise_problems(problems: list[tuple[str, str]], where: str) -> None:
+    """One ConfigError listing every problem, with the hints of each kind of problem."""
+    if problems:
+        hints = dict.fromkeys(hint for _, hint in problems)
+        raise ConfigError("; ".join(message for message, _ in problems), where, " ".join(hints))
+
+
+def comments_problems(settings: Mapping[str, Any]) -> list[str]:
+    """What is wrong with `comments:`; nothing when no provider is set (comments off)."""
+    provider = settings.get("provider")
+    if not provider:
+        return []
+    if not isinstance(provider, str) or provider not in COMMENT_PROVIDERS:
+        return [f"`comments.provider` {provider!r} is not one of {', '.join(COMMENT_PROVIDERS)}"]
+    problems = [f"`comments.{key}` is required for {provider}" for key in COMMENT_PROVIDERS[provider]
+                if not settings.get(key)]
+    if provider == "disqus" and settings.get("shortname") and not DISQUS_NAME.match(str(settings["shortname"])):
+        problems.append(f"`comments.shortname` {settings['shortname']!r} is not a Disqus shortname (letters, digits, '-')")
+    return problems
+
+
+def repository_problem(repository: str) -> str | None:
+    """Why `repository` is not a GitHub owner/name, or None when it is (or is empty)."""
+    value = repository.strip()
+    match = REPOSITORY.match(value)
+    if not value or (match and match["name"] not in {".", ".."} and not match["owner"].endswith("-")):
+        return None
+    return f"`repository` must be a GitHub owner/name such as octocat/blog, not {repository!r}"
 
 
 def check_kramdown(raw: Any, at: str) -> None:

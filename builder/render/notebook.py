@@ -12,6 +12,7 @@ import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
+from builder.core.config import repository_problem
 from builder.core.errors import ConfigError, FreezeError, Location
 from builder.execute.kernel_probe import imports_module
 from builder.core.model import CodeCell, ExecutedPost, Output, Post, Prose
@@ -22,7 +23,6 @@ SEED_TAG = "builder-seed"
 COLAB = "https://colab.research.google.com/github"
 TOC_INCLUDE = re.compile(r"^[ \t]*\{%-?\s*include\s+toc\b.*?-?%\}[ \t]*\n?", re.MULTILINE)
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&])")
-REPOSITORY = re.compile(r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100})$")
 ERROR_LINE = re.compile(r"^(?P<ename>[A-Za-z_][\w.]*)(?::\s?(?P<evalue>.*))?$")
 
 
@@ -58,15 +58,6 @@ def colab_url(repository: str, branch: str, notebook_site_path: str) -> str | No
                           "Write the repository as owner/name, e.g. `repository: octocat/blog`.")
     owner, name = repository.strip().split("/")
     return f"{COLAB}/{owner}/{name}/blob/{quote(branch, safe='/')}/{quote(notebook_site_path, safe='/')}"
-
-
-def repository_problem(repository: str) -> str | None:
-    """Why `repository` is not a GitHub owner/name, or None when it is (or is empty)."""
-    value = repository.strip()
-    match = REPOSITORY.match(value)
-    if not value or (match and match["name"] not in {".", ".."} and not match["owner"].endswith("-")):
-        return None
-    return f"`repository` must be a GitHub owner/name such as octocat/blog, not {repository!r}"
 
 
 # --- notebook parts -------------------------------------------------------------------------

@@ -13,18 +13,11 @@ import yaml
 from builder import __version__
 from builder.core.config import SiteConfig
 from builder.core.theme import THEME_DIR, template_dirs  # noqa: F401 (THEME_DIR re-exported)
-from builder.core.errors import ConfigError, TemplateError
+from builder.core.errors import TemplateError
 from builder.render.liquid import site_link
 from builder.core.urls import category_url, tag_url
 
 UI_TEXT = "data/ui-text.yml"
-# Comment providers and the settings each needs under `comments:` in _config.yml.
-COMMENT_PROVIDERS = {
-    "giscus": ("repo", "repo_id", "category", "category_id"),
-    "utterances": ("repo",),
-    "disqus": ("shortname",),
-}
-DISQUS_NAME = re.compile(r"^[a-z0-9-]+$", re.IGNORECASE)
 LINK_SCHEMES = {"http", "https", "mailto"}
 SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.IGNORECASE)
 # The first figure a post's code made (figures live in assets/img/<slug>/), for its social card.
@@ -42,9 +35,6 @@ def make_environment(site_dir: Path, config: SiteConfig) -> jinja2.Environment:
         # would stat every included file on every render (26,000 stats for 1,000 posts).
         auto_reload=False,
     )
-    problems = comments_problems(config.comments)
-    if problems:
-        raise ConfigError("; ".join(problems), "_config.yml", "Fix `comments:`, or remove `provider:` to turn comments off.")
     base, site_url = config.base, config.site_url
     env.filters["relative_url"] = lambda url: site_link(str(url), base)
     env.filters["absolute_url"] = lambda url: site_link(str(url), base, site_url)
@@ -60,20 +50,6 @@ def make_environment(site_dir: Path, config: SiteConfig) -> jinja2.Environment:
     env.globals["ui"] = ui_strings(site_dir, config.lang)
     env.globals["generator"] = f"builder {__version__}"
     return env
-
-
-def comments_problems(settings: dict[str, Any]) -> list[str]:
-    """What is wrong with `comments:`; nothing when no provider is set (comments off)."""
-    provider = settings.get("provider")
-    if not provider:
-        return []
-    if not isinstance(provider, str) or provider not in COMMENT_PROVIDERS:
-        return [f"`comments.provider` {provider!r} is not one of {', '.join(COMMENT_PROVIDERS)}"]
-    problems = [f"`comments.{key}` is required for {provider}" for key in COMMENT_PROVIDERS[provider]
-                if not settings.get(key)]
-    if provider == "disqus" and settings.get("shortname") and not DISQUS_NAME.match(str(settings["shortname"])):
-        problems.append(f"`comments.shortname` {settings['shortname']!r} is not a Disqus shortname (letters, digits, '-')")
-    return problems
 
 
 def link_url(url: str, base: str) -> str:

@@ -1,0 +1,83 @@
+"""Typed data declared once: front matter, cell options, settings checked all at once, pages in templates."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder.core.config import load_config, validate_config
+from builder.core.errors import ConfigError
+from builder.core.model import ExecutedPost, Post
+from builder.core.schema import CellOptions, FrontMatter
+from builder.render.page import RenderContext, render_post
+from builder.render.templates import make_environment
+from builder.source.reader import read_post
+from conftest import write
+
+
+def test_front_matter_reads_declared_defaults_and_keeps_what_was_written():
+    front = FrontMatter.from_given({"title": "T", "seed": None, "my_key": [1, 2]})
+    assert (front.title, front.toc, front.kernel, front.read_time, front.seed) == ("T", False, "python3", True, None)
+    assert front.my_key == [1, 2]                    # a site's own key, as written
+    assert front.get("seed", 0) is None and front.get("timeout", 600) == 600   # written empty != not written
+    assert dict(front) == {"title": "T", "seed": None, "my_key": [1, 2]}
+    with pytest.raises(AttributeError):
+        front.not_written
+
+
+def test_cell_options_use_their_source_names_and_python_attributes():
+    options = CellOptions.from_given({"fig-cap": "Loss", "echo": False})
+    assert (options.fig_cap, options.echo, options.eval, options.tags) == ("Loss", False, True, ())
+    assert list(CellOptions.by_name()) == ["label", "fig-cap", "fig-alt", "eval", "echo", "output", "tags",
+                                           "chart", "collapse"]
+
+
+def test_a_post_built_from_a_plain_mapping_gets_typed_front_matter():
+    post = Post("posts/p.md", "p", None, "P", {"toc": True}, (), "/p/", 1)
+    assert isinstance(post.front_matter, FrontMatter) and post.front_matter.toc is True
+
+
+def test_every_configuration_problem_is_reported_together(tmp_path: Path):
+    write(tmp_path / "_config.yml", """
+        paginate: many
+        comments:
+          provider: giscus
+          repo: ann/notes
+        repository: https://github.com/ann/notes
+        """)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == (
+        "_config.yml: `paginate` must be a whole number, not 'many' on line 1 (Posts per page on the home page.); "
+        "`comments.repo_id` is required for giscus; `comments.category` is required for giscus; "
+        "`comments.category_id` is required for giscus; "
+        "`repository` must be a GitHub owner/name such as octocat/blog, not 'https://github.com/ann/notes'\n"
+        "  Hint: Fix the listed keys; see the README for each key's type. "
+        "Fix `comments:`, or remove `provider:` to turn comments off. "
+        "Write the repository as owner/name, e.g. `repository: octocat/blog`.")
+
+
+def test_a_bad_repository_alone_stops_the_build_when_the_config_is_read(tmp_path: Path):
+    with pytest.raises(ConfigError) as caught:
+        validate_config({"repository": "octocat"}, "_config.yml")
+    assert str(caught.value) == (
+        "_config.yml: `repository` must be a GitHub owner/name such as octocat/blog, not 'octocat'\n"
+        "  Hint: Write the repository as owner/name, e.g. `repository: octocat/blog`.")
+
+
+def test_templates_read_declared_defaults_and_custom_keys_as_attributes(tmp_path: Path):
+    site = tmp_path / "site"
+    write(site / "templates/layouts/plain.html",
+          "{{ page.title }}|{{ page.course }}|{{ page.toc_label }}|{{ page.read_time }}|{{ page.tags | join(',') }}"
+          "|{{ page.missing is defined }}\n")
+    config = validate_config({}, "_config.yml")
+    source = write(site / "posts/2020-01-01-a.md", "---\ntitle: A\nlayout: plain\ncourse: Intro <1>\ntags: x y\n---\nText.\n")
+    with pytest.warns(UserWarning) as warned:
+        post = read_post(site, source, config)
+    assert [str(w.message) for w in warned] == [
+        "posts/2020-01-01-a.md:4: unknown front matter key `course` (not used by the theme; "
+        "available to templates as page.course)"]
+    context = RenderContext(make_environment(site, config), config, {})
+    page = render_post(ExecutedPost(post, {}, {}, from_cache=True), context, {})
+    assert page.content.decode() == "A|Intro &lt;1&gt;|None|True|x,y|False\n"
