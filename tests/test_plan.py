@@ -101,3 +101,27 @@ def test_the_local_backend_starts_runs_in_the_order_given(tmp_path, monkeypatch)
         ("posts/2024-01-01-a.md", "ran posts/2024-01-01-a.md", None),
         ("posts/2024-01-01-b.md", None, "posts/2024-01-01-b.md: the cell failed"),
         ("posts/2024-01-01-c.md", "ran posts/2024-01-01-c.md", None)]
+
+
+def test_a_shard_keeps_its_share_and_leaves_the_rest_to_the_others(tmp_path):
+    from builder.site.schedule import parse_shard
+    site = post_site(tmp_path, {"a": 5.0, "b": 4.0, "c": 3.0, "d": 2.0})
+    first, second = (plan_of(site, shard=parse_shard(f"{k}/2")) for k in (1, 2))
+    assert [run.post.path for run in first.runs] == ["posts/2024-01-01-a.md", "posts/2024-01-01-d.md"]
+    assert [run.post.path for run in second.runs] == ["posts/2024-01-01-b.md", "posts/2024-01-01-c.md"]
+    assert {run.post.path for run in first.elsewhere} == {run.post.path for run in second.runs}
+    assert first.failed == () == second.failed
+
+
+def test_a_gpu_post_on_a_shard_without_a_gpu_fails_with_a_hint(tmp_path, monkeypatch):
+    from builder.site.schedule import parse_shard
+    monkeypatch.setenv("BUILDER_GPU", "0")
+    site = post_site(tmp_path, {"a": 5.0})
+    text = (site / "posts/2024-01-01-a.md").read_text().replace("title: a", "title: a\ndevice: cuda")
+    (site / "posts/2024-01-01-a.md").write_text(text)
+    plan = plan_of(site, shard=parse_shard("1/2", "1"))
+    assert plan.runs == () and [failure.post.path for failure in plan.failed] == ["posts/2024-01-01-a.md"]
+    assert str(plan.failed[0].error) == (
+        "posts/2024-01-01-a.md: the post needs a GPU (`device: cuda`) and shard 1/2 has none\n"
+        "  Hint: Name the shards that have a GPU with `--gpu-shards` (or BUILDER_GPU_SHARDS), e.g. `--gpu-shards 1`.")
+    assert plan_of(site, shard=parse_shard("2/2", "1")).elsewhere[0].post.path == "posts/2024-01-01-a.md"
