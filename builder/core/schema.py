@@ -112,6 +112,9 @@ class FrontMatter(Declared):
     excerpt_separator: str | None = key((str,), None, "text such as <!--more-->")
     slug: str | None = key((str,), None, "the URL's last segment, e.g. linear-regression")
     search: bool = key((bool,), True, FLAG)
+    bibliography: str | None = key((str,), None, "a BibTeX file in the site folder, e.g. refs.bib")
+    citation_style: str | None = key((str,), None, "author-year or numeric", name="citation-style")
+    cite: bool | None = key((bool,), None, FLAG)
     given: Mapping[Any, Any] = field(default_factory=dict, repr=False)
 
 

@@ -15,6 +15,7 @@ from pygments.lexers import PythonLexer
 
 from builder.render.liquid import LiquidContext, expand_liquid
 from builder.core.errors import Location, SourceError, in_file_order
+from builder.render.citations import CitationExtension
 from builder.render.markdown_shortcuts import ShortcutsExtension
 from builder.render.kramdown import KramdownSettings, kramdown_settings, markdown_extensions
 from builder.formats.mathml import MathError, MathExtension
@@ -66,7 +67,7 @@ def configured_markdown(cell_extension: CellExtension, shortcuts: bool = True,
     # kramdown's block and span syntax, typography and heading ids (builder/render/kramdown.py).
     kramdown_extensions, kramdown_configs = markdown_extensions(kramdown, TOC_MARKER)
     return markdown.Markdown(extensions=kramdown_extensions + [
-        "codehilite", "toc", MathExtension(), cell_extension,
+        "codehilite", "toc", MathExtension(), CitationExtension(), cell_extension,
     ] + ([ShortcutsExtension()] if shortcuts else []), extension_configs=kramdown_configs | {
         "codehilite": {"css_class": "highlight", "guess_lang": False},
         "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-4",

@@ -8,6 +8,7 @@ from html import escape
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
@@ -17,6 +18,7 @@ from builder.core.config import SiteConfig
 from builder.core.errors import Location, TemplateError
 from builder.render.liquid import LiquidContext
 from builder.render.charts import chart_variables
+from builder.render.citations import add_citations
 from builder.render.logchart import parse_training_log, render_chart_svg
 from builder.render.notebook import colab_url, notebook_path
 from builder.core.model import CodeCell, ExecutedPost, Output, Page, Post, Prose
@@ -82,6 +84,7 @@ class RenderContext:
     env: jinja2.Environment
     config: SiteConfig
     posts_by_name: Mapping[str, str]     # post file stem -> site-relative URL
+    site_dir: Path = Path(".")           # where `bibliography:` files are found
 
     @functools.cached_property
     def site(self) -> dict[str, Any]:
@@ -102,7 +105,7 @@ def render_post(executed: ExecutedPost, context: RenderContext, neighbours: dict
     liquid = liquid_context(post, context, toc_requests)
     body = markup().render_body(executed, liquid, lambda cell, outputs: render_cell(cell, outputs, post, context))
     page = page_view(post, executed, body.toc, context, neighbours)
-    html = body.html
+    html = add_citations(body.html, post, context.env, context.site_dir, context.config)
     if body.toc_placed:
         title = toc_requests[0].get("title") if toc_requests else None
         html = html.replace(markup().TOC_MARKER, render_template(

@@ -23,6 +23,8 @@ from builder.core.theme import THEME_DIR
 from builder.core.urls import output_path
 from builder.execute.executor import executed_code
 from builder.execute.warm import WarmPool, start_warm_pool
+from builder.render.charts import drop_unused_libraries
+from builder.render.citations import bibliography_stamp
 from builder.render.listings import (neighbours, render_home, render_site_files, render_taxonomy_pages,
                                      sort_posts, summary)
 from builder.render.notebook import export_notebook, notebook_path
@@ -129,7 +131,7 @@ def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, s
                 cache: Cache, warm: WarmPool | None) -> SiteBuild:
     """The shared state of a build; unreadable sources are reported as failures already."""
     context = RenderContext(make_environment(options.source, config), config,
-                            posts_by_name(sources.posts + sources.pages))
+                            posts_by_name(sources.posts + sources.pages), site_dir=options.source)
     plan = render_plan(cache.previous, cache.state, context.env, Writer(options.output))
     ordered = sort_posts(sources.posts)
     build = SiteBuild(options, config, reporter, context, plan, ordered, neighbours(ordered), BuildResult(), warm)
@@ -292,7 +294,7 @@ def post_page_key(executed: ExecutedPost, build: SiteBuild) -> str:
         templates |= {name for name in plan.graph.names if name.startswith("includes/")}
     names = sorted(context.posts_by_name.items()) if "post_url" in text or "link" in text else ()
     return render_key(source, executed.results, executed.provenance, links, names,
-                      plan.graph.fingerprint(templates))
+                      plan.graph.fingerprint(templates), bibliography_stamp(post, context.config, context.site_dir))
 
 
 def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Reporter,
@@ -325,7 +327,7 @@ def copy_assets(site_dir: Path, plan: RenderPlan, config: SiteConfig) -> None:
         relative = path.relative_to(site_dir).as_posix()
         if path.is_file() and not path.name.startswith(".") and not is_excluded(relative, config):
             sources[relative] = path
-    for relative, path in sorted(sources.items()):
+    for relative, path in sorted(drop_unused_libraries(sources).items()):
         key = render_key(str(path), file_stat(path))
         if not plan.unchanged(relative, key):
             plan.write(relative, key, path.read_bytes())
