@@ -8,7 +8,7 @@ ARGS ?=
 TITLE ?=
 REMOTE ?= origin
 
-.PHONY: site test browser serve new check frozen publish bench clean fidelity
+.PHONY: site test test-browser browser serve new check frozen publish bench clean fidelity
 
 site: $(STAMP)
 	$(PY) -m builder build $(ARGS)
@@ -27,6 +27,14 @@ browser:
 				|| echo "browser: chromium could not be installed; the browser tests will skip"; \
 		else echo "browser: chromium is missing and this user cannot install it; the browser tests will skip"; fi; \
 	fi
+
+# Lighthouse 12.2.3 (npm, into .lighthouse/) with Debian's chromium on each page type, light and
+# dark: a dozen runs, a few minutes, so not part of `make test`. Scores: test-artifacts/lighthouse/.
+test-browser: $(STAMP) browser
+	@test -f .lighthouse/node_modules/lighthouse/cli/index.js || \
+		npm install --no-audit --no-fund --prefix .lighthouse lighthouse@12.2.3 >/dev/null || \
+		echo "test-browser: lighthouse could not be installed with npm; its test will skip"
+	LIGHTHOUSE=1 $(PY) -m pytest -q tests/test_lighthouse.py tests/test_search.py $(ARGS)
 
 serve: $(STAMP)
 	$(PY) -m builder serve $(ARGS)
