@@ -87,18 +87,20 @@ def test_dollar_followed_by_space_is_not_math():
     assert render("a $ b$ c") == "<p>a $ b$ c</p>"
 
 
-def test_multiline_display_block_is_lifted_out_of_the_paragraph():
+def test_double_dollars_inside_a_paragraph_are_inline_as_in_kramdown():
+    # kramdown: <p>The loss:\n\(a_1 \\ b &lt; c\)\nwhere ...</p>
     source = "The loss:\n$$\na_1 \\\\ b < c\n$$\nwhere $b$ is small."
 
-    assert render(source) == "\n".join([
-        "<p>The loss:</p>",
-        display_math(
-            '<msub><mi>a</mi><mn>1</mn></msub><mspace linebreak="newline"></mspace>'
-            "<mi>b</mi><mo>&#x0003C;</mo><mi>c</mi>",
-            "a_1 \\\\ b &lt; c",
-        ),
-        f"<p>where {inline_math('<mi>b</mi>', 'b')} is small.</p>",
-    ])
+    assert render(source) == (
+        "<p>The loss:\n"
+        + inline_math('<msub><mi>a</mi><mn>1</mn></msub><mspace linebreak="newline"></mspace>'
+                      "<mi>b</mi><mo>&#x0003C;</mo><mi>c</mi>", "a_1 \\\\ b &lt; c")
+        + f"\nwhere {inline_math('<mi>b</mi>', 'b')} is small.</p>")
+
+
+def test_double_dollars_in_a_sentence_are_inline():
+    # kramdown: <p>Inline \(a+b\) in a sentence.</p>
+    assert render("Inline $$x$$ in a sentence.") == f"<p>Inline {inline_math('<mi>x</mi>', 'x')} in a sentence.</p>"
 
 
 def test_display_block_on_its_own_keeps_heading_like_lines():
@@ -109,12 +111,28 @@ def test_display_block_on_its_own_keeps_heading_like_lines():
     ])
 
 
-def test_bracket_display_and_paren_inline():
-    assert render(r"See \[ x^2 \] and \( y_1 \).") == "\n".join([
+def test_escaped_mathjax_delimiters_as_kramdown_authors_write_them():
+    # kramdown: <p>See \[x^2\] and \(y_1\).</p>, which MathJax shows as display and inline math
+    assert render(r"See \\[ x^2 \\] and \\( y_1 \\).") == "\n".join([
         "<p>See</p>",
         display_math("<msup><mi>x</mi><mn>2</mn></msup>", "x^2"),
         f"<p>and {inline_math('<msub><mi>y</mi><mn>1</mn></msub>', 'y_1')}.</p>",
     ])
+
+
+def test_escaped_brackets_and_parentheses_in_prose_are_not_math():
+    # kramdown: <p>Interval [-1,1] and (z) plain.</p>
+    assert render(r"Interval \[-1,1\] and \(z\) plain.") == "<p>Interval [-1,1] and (z) plain.</p>"
+
+
+def test_escaped_brackets_standing_alone_are_display_math():
+    assert render("A\n\n\\\\[x\\\\]\n\nB") == "\n".join(["<p>A</p>", display_math("<mi>x</mi>", "x"), "<p>B</p>"])
+
+
+def test_mathrel_gives_no_token_element_holding_elements():
+    html = render(r"$a \mathrel{+}= b$")
+    assert "<mo><mrow>" not in html
+    assert "<mi>a</mi><mrow><mrow><mo>&#x0002B;</mo></mrow></mrow><mo>&#x0003D;</mo>" in html
 
 
 def test_unconvertible_tex_raises_math_error_naming_it():

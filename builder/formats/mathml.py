@@ -16,19 +16,23 @@ from markdown.util import AtomicString
 
 # Math may not swallow the \x02...\x03 placeholders Markdown leaves for code spans.
 _DOLLAR_BODY = r"(?:[^$\\\x02\x03]|\\.)"
-_DISPLAY_MATH = re.compile(
-    r"(?<!\\)\$\$(?P<dollars>" + _DOLLAR_BODY + r"+?)\$\$"
-    r"|(?<!\\)\\\[(?P<brackets>(?:[^\\\x02\x03]|\\[^\]])+?)\\\]",
-    re.DOTALL,
-)
+_DOUBLE_DOLLARS = r"(?<!\\)\$\$(?P<dollars>" + _DOLLAR_BODY + r"+?)\$\$"
+# kramdown authors write MathJax's \( \) and \[ \] with their backslash escaped: \\( \\) \\[ \\].
+# A single \( or \[ is Markdown's escaped parenthesis or bracket, as in kramdown: never math.
+_ESCAPED_BRACKETS = r"(?<!\\)\\\\\[(?P<brackets>[^\x02\x03]+?)\\\\\]"
+_ESCAPED_PARENS = r"(?<!\\)\\\\\((?P<parens>[^\x02\x03]+?)\\\\\)"
 # Pandoc's rule keeps prices like "$5 and $10" as text: the opening $ must touch
 # its content, and the closing $ must touch it too and not precede a digit.
-_INLINE_MATH = re.compile(
-    r"(?<![\\$])\$(?=[^\s$])(?P<dollars>" + _DOLLAR_BODY + r"+?)(?<=\S)\$(?![$\d])"
-    r"|(?<!\\)\\\((?P<parens>(?:[^\\\x02\x03]|\\[^)])+?)\\\)",
-    re.DOTALL,
-)
-_STANDALONE_DISPLAY = re.compile(r"[ ]{0,3}(?:" + _DISPLAY_MATH.pattern + r")\s*", re.DOTALL)
+_SINGLE_DOLLARS = r"(?<![\\$])\$(?=[^\s$])(?P<single>" + _DOLLAR_BODY + r"+?)(?<=\S)\$(?![$\d])"
+# kramdown: $$...$$ is display math only as a block of its own; inside a paragraph it is inline.
+_STANDALONE_DISPLAY = re.compile(r"[ ]{0,3}(?:" + _DOUBLE_DOLLARS + "|" + _ESCAPED_BRACKETS + r")\s*",
+                                 re.DOTALL)
+_DISPLAY_MATH = re.compile(_ESCAPED_BRACKETS, re.DOTALL)
+_INLINE_MATH = re.compile(_DOUBLE_DOLLARS + "|" + _SINGLE_DOLLARS + "|" + _ESCAPED_PARENS, re.DOTALL)
+# What Jupyter's text/latex outputs use: $$ and \[ \] display, $ and \( \) inline.
+_OUTPUT_MATH = re.compile(r"(?<!\\)\$\$(?:" + _DOLLAR_BODY + r"+?)\$\$|(?<!\\)\\\[(?:.+?)\\\]"
+                          r"|" + _SINGLE_DOLLARS.replace("?P<single>", "?:") + r"|(?<!\\)\\\((?:.+?)\\\)",
+                          re.DOTALL)
 
 DISPLAY_CLASS = "math-display"
 
@@ -56,8 +60,23 @@ def mathml_html(tex: str, display: bool) -> str:
             f'cannot convert the TeX "{tex}" to MathML ({reason}); '
             "fix the TeX, or write \\$ if the $ is not meant to start math"
         ) from error
+    _repair_tokens(math)
     _add_tex_annotation(math, tex)
     return to_html_string(math)
+
+
+TOKEN_ELEMENTS = {"mi", "mn", "mo", "mtext", "ms"}
+
+
+def _repair_tokens(math: etree.Element) -> None:
+    """A token element holding elements is invalid MathML (latex2mathml makes `\\mathrel{+}` a
+    `<mo>` around an `<mrow>`): it becomes the `<mrow>` of what it holds."""
+    for element in math.iter():
+        if element.tag in TOKEN_ELEMENTS and len(element):
+            element.tag = "mrow"
+            element.attrib.clear()
+            if element.text and not element.text.strip():
+                element.text = None
 
 
 def _add_tex_annotation(math: etree.Element, tex: str) -> None:
@@ -82,14 +101,14 @@ def _math_source(match: re.Match[str]) -> str:
 
 
 class DisplayMathInlineProcessor(InlineProcessor):
-    """Turns `$$...$$` and `\\[...\\]` inside a paragraph into display math."""
+    """Turns `\\\\[...\\\\]` inside a paragraph into display math (MathJax shows it so)."""
 
     def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:
         return display_block(self.md, _math_source(m)), m.start(0), m.end(0)
 
 
 class InlineMathProcessor(InlineProcessor):
-    """Turns `$...$` and `\\(...\\)` into inline math."""
+    """Turns `$$...$$` within a paragraph, `$...$` and `\\\\(...\\\\)` into inline math."""
 
     def handleMatch(self, m: re.Match[str], data: str) -> tuple[str, int, int]:
         return self.md.htmlStash.store(mathml_html(_math_source(m), display=False)), m.start(0), m.end(0)
@@ -154,7 +173,7 @@ def _has_content(paragraph: etree.Element) -> bool:
 
 
 class MathExtension(Extension):
-    """Renders `$...$`, `\\(...\\)`, `$$...$$` and `\\[...\\]` as MathML."""
+    """Renders `$...$`, `\\\\(...\\\\)`, `$$...$$` and `\\\\[...\\\\]` as MathML, by kramdown's rules."""
 
     def extendMarkdown(self, md: Markdown) -> None:
         """Register the math processors with `md`."""
@@ -184,9 +203,7 @@ def latex_html(latex: str) -> str:
     delimiters is one displayed formula, as Jupyter shows it. Raises MathError for bad TeX."""
     from html import escape
     pieces, position = [], 0
-    pattern = re.compile(f"{_DISPLAY_MATH.pattern}|{_INLINE_MATH.pattern}".replace(
-        "?P<dollars>", "?:").replace("?P<brackets>", "?:").replace("?P<parens>", "?:"), re.DOTALL)
-    for match in pattern.finditer(latex):
+    for match in _OUTPUT_MATH.finditer(latex):
         display = match[0].startswith(("$$", "\\["))
         tex = match[0][2:-2] if display or match[0].startswith("\\(") else match[0][1:-1]
         pieces += [escape(latex[position:match.start()]), mathml_html(tex.strip(), display)]
