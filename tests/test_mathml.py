@@ -148,3 +148,61 @@ def test_unconvertible_tex_raises_math_error_naming_it():
 
 def test_extension_loads_by_module_name():
     assert markdown.markdown("$x$", extensions=["builder.formats.mathml"]) == f"<p>{inline_math('<mi>x</mi>', 'x')}</p>"
+
+
+# Every formula's MathML is checked structurally: known elements, no <math> inside <math>, token
+# elements hold text only, and the scripts, fractions and roots have their fixed number of children.
+
+MATHML_ELEMENTS = {"math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "mtext", "ms", "mspace",
+                   "mfrac", "msqrt", "mroot", "msub", "msup", "msubsup", "munder", "mover",
+                   "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose",
+                   "merror", "mmultiscripts", "mprescripts", "none"}
+FIXED_CHILDREN = {"mfrac": 2, "mroot": 2, "msub": 2, "msup": 2, "msubsup": 3, "munder": 2, "mover": 2,
+                  "munderover": 3}
+TOKENS = {"mi", "mn", "mo", "mtext", "ms", "annotation"}
+FORMULAS = [
+    r"a \mathrel{+}= b", r"\operatorname{softmax}(z)_i = \frac{e^{z_i}}{\sum_j e^{z_j}}",
+    r"\mathcal{L} = -\sum_{i=1}^{N} y_i \log \hat{y}_i", r"\|x\|_2^2 = \sum_i x_i^2",
+    r"\begin{bmatrix} 1 & 0 \\ 0 & 1 \end{bmatrix}", r"\sqrt[3]{x} + \sqrt{y}",
+    r"\mathbb{E}_{x \sim p}[f(x)]", r"\nabla_\theta J(\theta) \leftarrow \theta - \eta g",
+    r"\begin{aligned} a &= b \\ c &= d \end{aligned}", r"\overline{x} \underbrace{y}_{n}",
+    r"\text{if } x > 0", r"f(x) = \begin{cases} 1 & x > 0 \\ 0 & \text{else} \end{cases}",
+]
+
+
+def mathml_problems(html: str) -> list[str]:
+    import xml.etree.ElementTree as ElementTree
+    root = ElementTree.fromstring(html.replace(f" {MATHML_NS}", "").replace("&nbsp;", "&#160;"))
+    problems = []
+    for element in root.iter():
+        children = list(element)
+        if element.tag not in MATHML_ELEMENTS:
+            problems.append(f"unknown element <{element.tag}>")
+        if element is not root and element.tag == "math":
+            problems.append("<math> inside <math>")
+        if element.tag in TOKENS and children:
+            problems.append(f"<{element.tag}> holds elements")
+        if element.tag in FIXED_CHILDREN and len(children) != FIXED_CHILDREN[element.tag]:
+            problems.append(f"<{element.tag}> has {len(children)} children")
+    return problems
+
+
+@pytest.mark.parametrize("tex", FORMULAS)
+def test_every_formula_gives_structurally_valid_mathml(tex):
+    from builder.formats.mathml import mathml_html
+    assert mathml_problems(mathml_html(tex, display=True)) == []
+
+
+def test_the_fixture_sites_formulas_are_valid_mathml():
+    import re
+    from pathlib import Path
+    posts = Path(__file__).parent / "fixtures/golden-site/posts"
+    html = "".join(render(path.read_text(encoding="utf-8")) for path in sorted(posts.glob("*.md")))
+    formulas = re.findall(r"<math.*?</math>", html, re.DOTALL)
+    assert formulas
+    assert [problem for formula in formulas for problem in mathml_problems(formula)] == []
+
+
+def test_the_check_finds_invalid_mathml():
+    assert mathml_problems("<math><mo><mrow><mo>+</mo></mrow></mo><msub><mi>x</mi></msub></math>") == \
+        ["<mo> holds elements", "<msub> has 1 children"]
