@@ -148,7 +148,7 @@ def test_a_killed_worker_is_retried_once_then_reported(cluster, numpy_site, tmp_
     assert not always.exists()
 
 
-def test_an_application_error_is_not_retried(cluster, numpy_site, tmp_path, capsys):
+def test_an_application_error_is_not_retried_and_timeouts_hold_on_the_worker(cluster, numpy_site, tmp_path, capsys):
     count = tmp_path / "attempts"
     write(numpy_site / "posts/2020-01-05-fails.md", f"""
         ---
@@ -160,9 +160,22 @@ def test_an_application_error_is_not_retried(cluster, numpy_site, tmp_path, caps
         1 / 0
         ```
     """)
+    write(numpy_site / "posts/2020-01-07-slow.md", """
+        ---
+        title: Slow
+        timeout: 2
+        ---
+        ```python
+        import time
+        time.sleep(60)
+        ```
+    """)
     assert build(numpy_site, "--cluster", cluster, "--keep-going") == 1
-    assert "ZeroDivisionError: division by zero" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError: division by zero" in err
     assert count.read_text() == "x"
+    assert ("posts/2020-01-07-slow.md:5 (cell 1): the cell ran longer than its time limit (timeout: 2 s) "
+            "and was stopped") in err
 
 
 def test_an_unreachable_cluster_is_exit_2_before_anything_runs(numpy_site, capsys):
@@ -224,3 +237,24 @@ def test_local_and_frozen_builds_never_import_ray(numpy_site):
             "assert 'ray' not in sys.modules and 'builder.execute.ray_backend' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
+
+
+def test_bad_cpus_or_too_many_files_stop_before_anything_is_shipped(numpy_site, capsys, monkeypatch):
+    write(numpy_site / "posts/2020-01-08-cpus.md", """
+        ---
+        title: CPUs
+        cpus: 0
+        ---
+        ```python
+        print(1)
+        ```
+    """)
+    unreachable = f"ray://127.0.0.1:{free_port()}"
+    assert build(numpy_site, "--cluster", unreachable) == 2
+    err = capsys.readouterr().err
+    assert "posts/2020-01-08-cpus.md: `cpus: 0` is not a whole number of CPUs (1 or more)" in err
+    (numpy_site / "posts/2020-01-08-cpus.md").unlink()
+    monkeypatch.setattr("builder.execute.ray_backend.MAX_FILES_MB", 0)
+    assert build(numpy_site, "--cluster", unreachable) == 2
+    assert "the site's files that posts may read are over 0 MB, too many to ship to the cluster" in \
+        capsys.readouterr().err

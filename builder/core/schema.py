@@ -104,6 +104,7 @@ class FrontMatter(Declared):
     timeout: int | None = key((int,), None, "seconds, a whole number")
     kernel: str = key((str,), "python3", "a Jupyter kernel name such as python3")
     device: str = key((str,), "cpu", "cpu or cuda")
+    cpus: int = key((int,), 1, "a whole number: the CPUs the post's task asks for on a cluster")
     image: str | dict | None = key((str, dict), None, "an image path")
     lang: str | None = key((str,), None, "a language code such as zh-CN")
     sitemap: bool = key((bool,), True, FLAG)

@@ -25,7 +25,7 @@ from builder.execute.executor import SCRATCH_SKIP, Execution, execute_post
 REACH_SECONDS = 5.0           # for the cluster's address to accept a connection
 CONNECT_SECONDS = 60.0        # to join the cluster and hear back from one of its workers (a busy
                               # head starts a client server per driver, which can take a while)
-CANCEL_SECONDS = 5.0          # for cancelled tasks to be killed and the client to disconnect
+CANCEL_SECONDS = 3.0          # for cancelled tasks to be killed and the client to disconnect
 MAX_FILES_MB = int(os.environ.get("BUILDER_CLUSTER_MAX_MB", "200"))
 ADDRESS_HINT = "Give `--cluster ray://HOST:PORT` (the head's client port, 10001 by default) or `--cluster auto`."
 
@@ -63,10 +63,12 @@ class RayBackend:
         """Submit in the given order (longest expected first); yield outcomes as tasks end."""
         if not requests:
             return
+        resources = [task_resources(request) for request in requests]    # every problem before any task
+        files = pack_site_files(requests[0].site_dir)
         ray = self.connected()
-        self.files_ref = ray.put(pack_site_files(requests[0].site_dir))
-        for request in requests:
-            task = remote_run.options(**task_resources(request))
+        self.files_ref = ray.put(files)
+        for request, needs in zip(requests, resources):
+            task = remote_run.options(**needs)
             self.pending[task.remote(request.post, request.options, self.files_ref)] = request
         while self.pending:
             done, _ = ray.wait(list(self.pending), num_returns=1, timeout=1.0)
@@ -106,7 +108,7 @@ def post_cpus(request: RunRequest) -> int:
     """Front matter `cpus:` (default 1): how many CPUs the post's task reserves on the cluster."""
     cpus = request.post.get("cpus", 1)
     if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
-        raise ConfigError(f"`cpus: {cpus}` is not a whole number of CPUs", request.post.path,
+        raise ConfigError(f"`cpus: {cpus}` is not a whole number of CPUs (1 or more)", request.post.path,
                           "Write `cpus: 2` (or leave it out for 1) in the post's front matter.")
     return cpus
 
