@@ -1,18 +1,21 @@
 """Typed data declared once: front matter, cell options, settings checked all at once, pages in templates."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from builder.core.config import load_config, validate_config
 from builder.core.errors import ConfigError
-from builder.core.model import ExecutedPost, Post
+from builder.core.model import CellResult, ExecutedPost, Output, Post
 from builder.core.schema import CellOptions, FrontMatter
+from builder.freeze.records import (MIGRATIONS, SCHEMA, FreezeRecord, RecordKey, UnreadableRecord, dump_record,
+                                    load_record)
 from builder.render.page import RenderContext, render_post
 from builder.render.templates import make_environment
 from builder.source.reader import read_post
-from conftest import write
+from conftest import REPO, write
 
 
 def test_front_matter_reads_declared_defaults_and_keeps_what_was_written():
@@ -81,3 +84,30 @@ def test_templates_read_declared_defaults_and_custom_keys_as_attributes(tmp_path
     context = RenderContext(make_environment(site, config), config, {})
     page = render_post(ExecutedPost(post, {}, {}, from_cache=True), context, {})
     assert page.content.decode() == "A|Intro &lt;1&gt;|None|True|x,y|False\n"
+
+
+COMMITTED_RECORDS = ["tests/fixtures/golden-site/_freeze/posts/2020-04-01-a-tiny-fit.json",
+                     "_freeze/posts/2017-08-11-pytorch-linear-regression.json"]
+
+
+@pytest.mark.parametrize("relative", COMMITTED_RECORDS)
+def test_committed_freeze_records_load_typed_and_dump_to_the_same_bytes(relative):
+    data = (REPO / relative).read_bytes()
+    record = FreezeRecord.from_json(json.loads(data))
+    assert record.schema == SCHEMA and record.key.cells and record.results
+    assert dump_record(record) == data
+
+
+def test_a_record_of_an_older_schema_loads_through_its_migration(tmp_path: Path, monkeypatch):
+    site = tmp_path / "site"
+    post = read_post(site, write(site / "posts/2020-01-01-a.md", "Text.\n"), validate_config({}, "_config.yml"))
+    current = FreezeRecord(post.path, RecordKey((), {}, {}, {}), {"seed": 0}, {1: CellResult(1, (Output("text", "4"),))})
+    old = current.as_json() | {"schema": 0, "outputs_by_cell": current.as_json()["cells"]}
+    del old["cells"]
+    write(site / "_freeze/posts/2020-01-01-a.json", json.dumps(old))
+    with pytest.raises(UnreadableRecord) as caught:
+        load_record(site, post)
+    assert caught.value.reason == "its format is 0, this builder reads format 1"
+    monkeypatch.setitem(MIGRATIONS, 0, lambda r: {k: v for k, v in r.items() if k != "outputs_by_cell"}
+                        | {"schema": 1, "cells": r["outputs_by_cell"]})
+    assert load_record(site, post) == current

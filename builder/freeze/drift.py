@@ -9,16 +9,19 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any
+from typing import Any, Mapping
+
+from builder.freeze.records import FreezeRecord
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 LONGEST = 100      # characters of a line shown in a message
 
 
-def compare_records(old: dict, new: dict, rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> list[str]:
-    """One line per output that changed between two freeze records of a post."""
-    old_cells = {cell["number"]: cell["outputs"] for cell in old.get("cells", [])}
-    new_cells = {cell["number"]: cell["outputs"] for cell in new.get("cells", [])}
+def compare_records(old: FreezeRecord | Mapping, new: FreezeRecord | Mapping, rel_tol: float = 1e-6,
+                    abs_tol: float = 1e-9) -> list[str]:
+    """One line per output that changed between two freeze records of a post (or their JSON form)."""
+    old_cells = {cell["number"]: cell["outputs"] for cell in json_form(old).get("cells", [])}
+    new_cells = {cell["number"]: cell["outputs"] for cell in json_form(new).get("cells", [])}
     changes = []
     for number in sorted(old_cells.keys() | new_cells.keys()):
         if number not in new_cells:
@@ -29,6 +32,10 @@ def compare_records(old: dict, new: dict, rel_tol: float = 1e-6, abs_tol: float 
             changes += [f"cell {number}: {change}" for change in
                         compare_outputs(old_cells[number], new_cells[number], rel_tol, abs_tol)]
     return changes
+
+
+def json_form(record: FreezeRecord | Mapping) -> Mapping:
+    return record.as_json() if isinstance(record, FreezeRecord) else record
 
 
 def compare_outputs(old: list[dict], new: list[dict], rel_tol: float, abs_tol: float) -> list[str]:
