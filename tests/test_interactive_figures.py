@@ -57,6 +57,7 @@ def site(tmp_path_factory) -> Path:
     return site
 
 
+@pytest.mark.kernel
 def test_each_chart_has_a_picture_and_its_spec_as_escaped_json(site):
     html = (site / "_site" / PAGE).read_text(encoding="utf-8")
     for picture in (PLOTLY_PNG, VEGA_PNG):
@@ -67,6 +68,7 @@ def test_each_chart_has_a_picture_and_its_spec_as_escaped_json(site):
     assert "<b>x</b>" not in html
 
 
+@pytest.mark.kernel
 def test_the_chart_libraries_load_only_on_pages_with_charts(site):
     html = (site / "_site" / PAGE).read_text(encoding="utf-8")
     for library in LIBRARIES.values():
@@ -91,6 +93,7 @@ def test_script_json_cannot_end_its_script_element():
     assert json.loads(script_json('{"a":"</script>&"}')) == {"a": "</script>&"}
 
 
+@pytest.mark.kernel
 def test_the_freeze_record_and_the_notebook_carry_the_spec(site):
     record = json.loads(next((site / "_freeze").rglob("*.json")).read_text(encoding="utf-8"))
     charts = [o for cell in record["cells"] for o in cell["outputs"] if o["kind"] == "chart"]
@@ -102,6 +105,7 @@ def test_the_freeze_record_and_the_notebook_carry_the_spec(site):
     assert all("image/png" in d for d in data)
 
 
+@pytest.mark.kernel
 def test_frozen_build_needs_no_chart_package(site, tmp_path):
     block = "".join(f"sys.modules[{name!r}] = None; " for name in BLOCKED)
     code = (f"import runpy, sys; {block}sys.argv = ['builder', 'build', '--frozen', '--source', "
@@ -140,6 +144,7 @@ def wait_drawn(tab: Tab) -> dict:
         time.sleep(0.2)
 
 
+@pytest.mark.kernel
 def test_charts_draw_interactively_in_chromium(site, tab):
     with serve(site / "_site", "/blog") as origin:
         tab.open(f"{origin}/blog/{PAGE}")
@@ -150,6 +155,7 @@ def test_charts_draw_interactively_in_chromium(site, tab):
     assert errors == []
 
 
+@pytest.mark.kernel
 def test_without_javascript_the_pictures_show(site, tab):
     tab.call("Emulation.setScriptExecutionDisabled", value=True)
     try:

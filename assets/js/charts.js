@@ -28,7 +28,8 @@
     var parts = mount(figure);
     var kind = figure.getAttribute("data-chart");
     if (kind === "plotly" && window.Plotly) {
-      var config = Object.assign({}, spec.config, { responsive: true, displaylogo: false });
+      var config = Object.assign({}, spec.config, { responsive: true, displaylogo: false, showLink: false,
+                                                    showSendToCloud: false, showEditInChartStudio: false });
       window.Plotly.newPlot(parts.box, spec.data || [], spec.layout || {}, config)
         .then(function () { shown(parts); }, function (error) { failed(parts, error); });
     } else if (kind === "vegalite" && window.vegaEmbed) {
