@@ -35,3 +35,12 @@ def test_post_urls_keep_the_file_names_case_as_jekyll_does():
 def test_tags_are_still_lowercased():
     assert slugify("JavaScript Tips") == "javascript-tips"
     assert tag_url("JavaScript") == "/tags/javascript/"
+
+
+def test_mathjax_and_math_front_matter_are_accepted_quietly():
+    import warnings
+    from builder.source.frontmatter import check_front_matter
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_front_matter({"mathjax": True, "math": True, "gallery": []}, "posts/x.md",
+                                  "---\nmathjax: true\nmath: true\ngallery: []\n---\n") == []

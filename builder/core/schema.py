@@ -116,6 +116,11 @@ class FrontMatter(Declared):
     bibliography: str | None = key((str,), None, "a BibTeX file in the site folder, e.g. refs.bib")
     citation_style: str | None = key((str,), None, "author-year or numeric", name="citation-style")
     cite: bool | None = key((bool,), None, FLAG)
+    gallery: list | None = key((list,), None, "a list of images (url, image_path, alt, title)")
+    feature_row: list | None = key((list,), None, "a list of items (image_path, title, excerpt, url)")
+    # Jekyll blogs switch MathJax on per post; math here is MathML, made at build time, always on.
+    mathjax: bool | str | None = key((bool, str), None, FLAG)
+    math: bool | str | None = key((bool, str), None, FLAG)
     given: Mapping[Any, Any] = field(default_factory=dict, repr=False)
 
 

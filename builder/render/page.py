@@ -130,7 +130,7 @@ def liquid_context(post: Post, context: RenderContext, toc_requests: list) -> Li
         if name == "toc":
             toc_requests.append(attributes)
             return f"\n\n{markup().TOC_MARKER}\n\n"
-        return render_include(name, attributes, where, context)
+        return render_include(name, attributes, where, context, page=dict(post.front_matter))
 
     return LiquidContext(
         site=context.site, page=dict(post.front_matter, title=post.title, url=post.url),
@@ -148,7 +148,8 @@ def link_to(url: str | None, context: RenderContext) -> str | None:
     return None if url is None else context.config.base + url
 
 
-def render_include(name: str, attributes: dict[str, str], where: Location, context: RenderContext) -> str:
+def render_include(name: str, attributes: dict[str, str], where: Location, context: RenderContext,
+                   page: Mapping[str, Any] | None = None) -> str:
     if not re.fullmatch(r"[\w./-]+", name) or ".." in name:
         raise TemplateError(f"`{{% include {name} %}}` is not a valid include name", where,
                             "Use the name of a file in templates/includes/.")
@@ -158,7 +159,8 @@ def render_include(name: str, attributes: dict[str, str], where: Location, conte
     except jinja2.TemplateNotFound:
         raise TemplateError(f"unknown include `{name}`", where,
                             f"Create templates/includes/{template} or remove the include.") from None
-    return render_template(context.env, f"includes/{template}", {"site": context.site, "include": attributes})
+    return render_template(context.env, f"includes/{template}",
+                           {"site": context.site, "page": page or {}, "include": attributes})
 
 
 def page_view(post: Post, executed: ExecutedPost, toc: str, context: RenderContext,

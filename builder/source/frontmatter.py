@@ -22,8 +22,6 @@ IGNORED_JEKYLL_KEYS: dict[str, str] = {
     "redirect_from": "no redirect pages are made; keep the old URL with `permalink:`",
     "redirect_to": "no redirect pages are made",
     "link": "a link post's link is not shown; put the link in the text",
-    "gallery": "there is no gallery include; show the images with ![alt](/assets/...)",
-    "feature_row": "there is no feature_row include",
     "tagline": "the header shows `excerpt` under the title",
     "teaser": "list pages show no teaser images; `header.teaser` is used for link previews",
     "words_per_minute": "reading time uses a fixed words-per-minute rate",
