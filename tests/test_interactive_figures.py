@@ -166,3 +166,35 @@ def test_without_javascript_the_pictures_show(site, tab):
     finally:
         tab.call("Emulation.setScriptExecutionDisabled", value=False)
     assert widths == [1400, 702]
+
+
+def chart_cell() -> tuple:
+    from builder.core.model import CodeCell, Post
+    cell = CodeCell(1, "fig.show()", 7, {})
+    return Post("posts/p.md", "p", None, "P", {}, (cell,), "/p/", 1), cell
+
+
+def test_a_chart_that_cannot_be_drawn_as_a_picture_names_the_cell_and_the_fix(monkeypatch):
+    from builder.core.errors import ExecutionError
+    from builder.execute import chart_images, display
+
+    def no_chromium(spec):
+        raise RuntimeError("no Chrome found")
+    monkeypatch.setattr(chart_images, "plotly_png", no_chromium)
+    post, cell = chart_cell()
+    raw = {"output_type": "display_data", "data": {"application/vnd.plotly.v1+json": {"data": []}, "text/html": "<div>"}}
+    with pytest.raises(ExecutionError) as caught:
+        display.convert_output(post, cell, raw, {}, 0)
+    assert str(caught.value) == (
+        "posts/p.md:7 (cell 1): cannot draw the plotly chart as a PNG: RuntimeError: no Chrome found\n"
+        f"  Hint: {chart_images.INSTALL_HINT}")
+
+
+def test_a_chart_with_too_much_data_is_refused(monkeypatch):
+    from builder.core.errors import ExecutionError
+    from builder.execute import display
+    post, cell = chart_cell()
+    spec = {"data": {"values": [{"a": "x" * 1000}] * 6000}}
+    raw = {"output_type": "display_data", "data": {"application/vnd.vegalite.v5+json": spec}}
+    with pytest.raises(ExecutionError, match=r"the vegalite chart's data is 6,0\d\d,\d\d\d bytes, more than the limit"):
+        display.convert_output(post, cell, raw, {}, 0)
