@@ -35,7 +35,8 @@ def test_pages_workflow_build_job_renders_from_the_freeze_records():
                              "actions/configure-pages@v5", "actions/upload-pages-artifact@v3"]
     setup = next(step for step in steps("build") if step.get("uses") == "actions/setup-python@v5")
     assert str(setup["with"]["python-version"]) == "3.11"
-    assert runs("build") == ["pip install -r requirements.txt", "python -m builder build --frozen"]
+    assert runs("build") == ["pip install -r requirements.txt", "python -m builder build --frozen",
+                             "test -f _site/pagefind/pagefind-entry.json"]   # the search index came with it
     upload = next(step for step in steps("build") if step.get("uses") == "actions/upload-pages-artifact@v3")
     assert upload["with"]["path"] == "_site"
 
