@@ -48,6 +48,9 @@ BLOCKED = ("plotly", "altair", "kaleido", "vl_convert")
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """A site with one post of two charts and one post without, built once (executing the charts)."""
+    reason = install_chromium()       # kaleido draws Plotly's picture with it
+    if reason:
+        pytest.skip(f"chromium is not installed and cannot be installed here: {reason}")
     site = tmp_path_factory.mktemp("charts")
     write(site / "_config.yml", 'title: Charts\nurl: "https://example.org"\nbaseurl: "/blog"\ntimezone: UTC\n')
     write(site / "posts" / "2024-03-01-charts.md", CHARTS_POST)
