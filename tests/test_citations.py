@@ -81,8 +81,7 @@ def test_cite_this_post_and_scholar_tags(tmp_path):
     html = built_page(make_site(tmp_path))
     assert ("<pre class=\"cite-this__bibtex\"><code>@online{lovelace2024attention,\n"
             "  title = {Attention &amp; &lt;friends&gt;},\n  author = {Ada Lovelace},\n  year = {2024},\n"
-            "  month = {05},\n  url = {https://example.org/blog/2024/05/01/attention.html},\n"
-            "  urldate = {2024-05-01}\n}</code></pre>") in html
+            "  month = {05},\n  url = {https://example.org/blog/2024/05/01/attention.html}\n}</code></pre>") in html
     assert ('<meta name="citation_title" content="Attention &amp; &lt;friends&gt;">\n'
             '<meta name="citation_author" content="Ada Lovelace">\n'
             '<meta name="citation_publication_date" content="2024/05/01">\n'

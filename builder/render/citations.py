@@ -183,11 +183,17 @@ def post_bibtex(post: Post, config) -> str:
     authors = " and ".join(author_names(post, config)) or str(config.values.get("title", ""))
     url = str(config.values.get("url", "")).rstrip("/") + config.base + post.url
     fields = [("title", str(post.title)), ("author", authors), ("year", f"{post.date:%Y}"),
-              ("month", f"{post.date:%m}"), ("url", url), ("urldate", f"{post.date:%Y-%m-%d}")]
-    key = re.sub(r"[^A-Za-z0-9]", "", (authors.split(",")[0].split(" ")[-1] or "post")).lower() + f"{post.date:%Y}" \
-        + re.sub(r"[^A-Za-z0-9]", "", post.slug)[:20]
+              ("month", f"{post.date:%m}"), ("url", url)]
+    key = entry_key(author_names(post, config), post)
     body = ",\n".join(f"  {name} = {{{bibtex_text(value)}}}" for name, value in fields if value)
     return f"@online{{{key},\n{body}\n}}"
+
+
+def entry_key(authors: list[str], post: Post) -> str:
+    """A BibTeX key such as lovelace2024attention: first author's last name, year, slug's first word."""
+    surname = re.sub(r"[^a-z0-9]", "", authors[0].split()[-1].lower()) if authors and authors[0].split() else ""
+    word = re.sub(r"[^a-z0-9]", "", post.slug.split("-")[0].lower())
+    return f"{surname or 'post'}{post.date:%Y}{word}"
 
 
 def bibtex_text(value: str) -> str:
