@@ -10,6 +10,8 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 # Elements whose nesting is the article's structure (Pygments' spans and wrapper divs are not).
 STRUCTURE = HEADINGS | {"p", "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "pre", "table", "thead",
                         "tbody", "tfoot", "tr", "th", "td", "hr", "abbr", "sup"}
+# Table cells: Rouge ends a line-number cell with a newline and Pygments does not.
+CELLS = {"td", "th"}
 # Added around the article by includes and layouts, not written by the post: the TOC box.
 SKIPPED = {"aside", "script", "style"}
 
@@ -37,6 +39,8 @@ class ArticleParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if self.depth and not self.skip_depth and tag in STRUCTURE and tag not in SKIPPED:
             self.tags.append(tag)
+        if self.depth and not self.skip_depth and tag in CELLS:
+            self.chunks.append(" ")   # cells are apart on the page, whatever the whitespace between
         if self.done or tag in VOID:
             return
         if self.depth:

@@ -34,6 +34,15 @@ POST_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-(.+)\.(?:md|markdown)$")
 # A 1x1 transparent PNG: browsers and both builders accept it whatever the file's extension.
 PLACEHOLDER = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                             "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+# Minimal Mistakes' gallery include, in substance: its caption is part of the post's article.
+JEKYLL_GALLERY = (
+    "{% if include.id %}{% assign items = page[include.id] %}{% else %}{% assign items = page.gallery %}{% endif %}"
+    '<figure class="gallery">{% for item in items %}{% if item.url %}<a href="{{ item.url }}" '
+    'title="{{ item.title }}"><img src="{{ item.image_path }}" alt="{{ item.alt }}"></a>{% else %}'
+    '<img src="{{ item.image_path }}" alt="{{ item.alt }}">{% endif %}{% endfor %}{% if include.caption %}'
+    '<figcaption>{{ include.caption | markdownify | remove: "<p>" | remove: "</p>" }}</figcaption>'
+    "{% endif %}</figure>\n")
+THEME_INCLUDES = {"gallery": JEKYLL_GALLERY}
 JEKYLL_LAYOUT = '<!doctype html><html><body><div class="fidelity-article">\n{{ content }}\n</div></body></html>\n'
 
 
@@ -115,8 +124,8 @@ def make_jekyll_site(posts: list[Path], site: Path) -> None:
         layout = (front_matter(text).get("layout") or "default")
         if not (site / "_layouts" / f"{layout}.html").exists():
             (site / "_layouts" / f"{layout}.html").write_text("---\nlayout: default\n---\n{{ content }}\n")
-        for name in INCLUDE.findall(text):   # theme includes: empty, their output is not the post's
-            (site / "_includes" / name).write_text("", encoding="utf-8")
+        for name in INCLUDE.findall(text):   # theme includes: empty (their output is not the post's)
+            (site / "_includes" / name).write_text(THEME_INCLUDES.get(name, ""), encoding="utf-8")
     add_placeholders(posts, site)
 
 
