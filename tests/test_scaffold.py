@@ -10,12 +10,10 @@ from builder.core.config import validate_config
 from builder.core.errors import SourceError
 from builder.source.reader import read_post
 from builder.source.scaffold import import_jekyll_post, import_notebook, new_post
-from tests.conftest import run_build, write
+from tests.conftest import SEED_POST, run_build, write
 
 TODAY = date(2024, 5, 1)
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "pytorch-linear-regression.md"
-needs_seed = pytest.mark.skipif(not SEED.is_file(), reason=f"seed post not found at {SEED} "
-                                "(shared/ must sit next to the repository)")
+SEED = SEED_POST
 
 
 def front_matter(title_line: str) -> str:
@@ -92,7 +90,6 @@ def test_new_post_rejects_a_title_without_letters(tmp_path):
 
 # import_jekyll_post
 
-@needs_seed
 def test_import_of_the_seed_drops_pasted_outputs_and_images(tmp_path):
     path, changes = import_jekyll_post(SEED, tmp_path)
     assert path == tmp_path / "posts" / "2017-08-11-pytorch-linear-regression.md"
@@ -122,7 +119,6 @@ def test_import_of_the_seed_drops_pasted_outputs_and_images(tmp_path):
         [line for line in source if line.strip() and line not in removed and line != source[6]]
 
 
-@needs_seed
 def test_import_of_the_seed_collapses_the_blank_lines_left_behind(tmp_path):
     text = import_jekyll_post(SEED, tmp_path)[0].read_text(encoding="utf-8")
     assert "y_train = torch.from_numpy(y_train)\n```\n\n```python\n# Linear Regression Model\n" in text
@@ -130,7 +126,6 @@ def test_import_of_the_seed_collapses_the_blank_lines_left_behind(tmp_path):
     assert text.endswith("torch.save(model.state_dict(), './linear.pth')\n```\n")
 
 
-@needs_seed
 def test_imported_seed_reads_as_a_post_with_its_code_cells(tmp_path):
     path, _ = import_jekyll_post(SEED, tmp_path)
     post = read(tmp_path, path)
@@ -144,7 +139,7 @@ def test_imported_seed_reads_as_a_post_with_its_code_cells(tmp_path):
     assert post.cells[4].code.endswith("plt.show()")
 
 
-@needs_seed
+@pytest.mark.kernel
 def test_imported_seed_builds_once_loss_data_0_is_modernised(tmp_path):
     # Issue 6: the import plus this one-line fix is all a 2017 post needs. Built as written, the
     # seed stops at `loss.data[0]` with PyTorch's `tensor.item()` hint; that failure is asserted in
@@ -275,6 +270,13 @@ def test_import_notebook_title_and_date_from_metadata(tmp_path):
     assert path.name == "2024-05-01-卷积神经网络入门.md"
     assert path.read_text(encoding="utf-8").endswith("---\n\n# Kept heading\n\n```python\nx = 1\n```\n")
     assert changes == []
+
+
+def test_import_notebook_date_option_wins_over_the_metadata(tmp_path):
+    source = write_notebook(tmp_path / "nb.ipynb", [new_markdown_cell("# Dated"), new_code_cell("x = 1")],
+                            date="2024-02-03")
+    path, _ = import_notebook(source, tmp_path, TODAY, date(2023, 12, 31))
+    assert path.name == "2023-12-31-dated.md"
 
 
 def test_import_notebook_without_a_title_uses_the_file_name(tmp_path):
