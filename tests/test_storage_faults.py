@@ -16,9 +16,11 @@ import pytest
 
 from builder.commands.cli import main
 from builder.core.errors import FreezeError
-from builder.site.incremental import BuildState, SourceEntry, build_fingerprint, state_file
+from builder.site.incremental import IncrementalState as BuildState, SourceEntry, build_fingerprint, state_file
 from builder.site.writer import TEMPORARY_SUFFIX, WriteError, write_source_file
 from conftest import REPO, run_build, tree_bytes, write
+
+pytestmark = pytest.mark.kernel
 
 POST = "posts/2020-01-01-hello.md"
 RECORD = "_freeze/posts/2020-01-01-hello.json"

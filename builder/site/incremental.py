@@ -47,9 +47,6 @@ class IncrementalState:
     template_references: dict[str, tuple[str, tuple[str | None, ...]]] = field(default_factory=dict)
 
 
-BuildState = IncrementalState     # the name older caches and tests know
-
-
 def sha256(data: bytes | str) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
