@@ -280,3 +280,14 @@ def test_post_url_inside_a_link_keeps_the_text_after_it():
 def test_prose_without_liquid_markers_is_returned_as_is():
     text = "Braces { and } and % alone"
     assert expand(text) is text
+
+
+def test_whitespace_control_reaches_past_the_liquid_lines():
+    assert expand("a\n\n{%- assign x = 1 -%}\n\nb") == "ab"
+
+
+def test_prose_around_the_liquid_is_kept_and_lines_still_count():
+    prose = "Plain prose.\n\n" * 50
+    assert expand(prose + "{{ site.title }}\n" + prose) == prose + "PyTorch notes\n" + prose
+    error = expand_error(prose + "{{ nope }}" + prose)
+    assert error.where == Location("posts/x.md", 101)

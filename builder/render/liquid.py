@@ -55,14 +55,27 @@ def expand_liquid(text: str, context: LiquidContext, path: str, first_line: int,
         return text   # most prose: no parse at all
     found: list[BuildError] = []
     text, unclosed = cut_unclosed_block(text, path, first_line)
-    expansion = Expansion(context, path, first_line, text, found)
-    result = expansion.run()
+    start, end = liquid_span(text)
+    expansion = Expansion(context, path, first_line + text.count("\n", 0, start), text[start:end], found)
+    result = text[:start] + expansion.run() + text[end:]
     found.extend(unclosed)
     if problems is not None:
         problems.extend(found)
     elif found:
         raise in_file_order(found)
     return result
+
+
+def liquid_span(text: str) -> tuple[int, int]:
+    """Where Liquid can be: from the first `{%`/`{{` to the last `%}`/`}}`, with the whitespace
+    around them (for `{%-` and `-%}`). Lexing long prose costs more than the rest of Liquid."""
+    first = min((i for i in (text.find("{%"), text.find("{{")) if i >= 0), default=len(text))
+    last = max(text.rfind("%}"), text.rfind("}}"))
+    if last < first:
+        return first, len(text)
+    start = len(text[:first].rstrip())
+    end = last + 2
+    return start, end + len(text[end:]) - len(text[end:].lstrip())
 
 
 def cut_unclosed_block(text: str, path: str, first_line: int) -> tuple[str, list[BuildError]]:
