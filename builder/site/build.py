@@ -38,6 +38,7 @@ from builder.site.progress import Reporter
 from builder.site.render_pool import RenderPool, render_safely
 from builder.site.runs import Runs
 from builder.site.sources import Sources, read_posts, read_sources
+from builder.site.search import indexed, render_search_page
 from builder.site.writer import Writer
 from builder.source.links import missing_images
 
@@ -66,7 +67,8 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
     if build.stopped:
         return build.finish()
     copy_assets(options.source, build.plan, config)       # after the runs: they may have made new figures
-    cache.commit(build.plan)
+    with indexed(build.plan.writer, config, reporter, cache.path.with_suffix(".search")):   # then index the pages
+        cache.commit(build.plan)
     return build.finish()
 
 
@@ -230,7 +232,7 @@ def write_listings(ordered: list[Post], pages: list[Post], context: RenderContex
         plan.state.groups["listings"] = previous
         return
     made = (render_home(ordered, context) + render_taxonomy_pages(ordered, context)
-            + render_site_files(ordered, context, pages=pages))
+            + render_site_files(ordered, context, pages=pages) + render_search_page(context))
     for page in made:
         plan.write(page.path, key, page.content)
     plan.state.groups["listings"] = tuple(page.path for page in made)
