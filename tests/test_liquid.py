@@ -291,3 +291,12 @@ def test_prose_around_the_liquid_is_kept_and_lines_still_count():
     assert expand(prose + "{{ site.title }}\n" + prose) == prose + "PyTorch notes\n" + prose
     error = expand_error(prose + "{{ nope }}" + prose)
     assert error.where == Location("posts/x.md", 101)
+
+
+def test_uri_and_cgi_escape_group_by_and_sentence():
+    context = make_context()
+    context.page = {"items": [{"k": "a", "n": 1}, {"k": "b", "n": 2}, {"k": "a", "n": 3}]}
+    assert expand("{{ 'a b&c' | cgi_escape }} {{ 'a b/c' | uri_escape }}") == "a+b%26c a%20b/c"
+    assert expand("{% assign g = page.items | group_by: 'k' %}{% for x in g %}{{ x.name }}{{ x.size }}"
+                  "{% endfor %}", context) == "a2b1"
+    assert expand("{{ page.title | split: ' ' | array_to_sentence_string }}") == "Linear and <regression>"

@@ -8,6 +8,7 @@ import re
 import shlex
 import threading
 from typing import Any, Iterable, TextIO
+from urllib.parse import quote, quote_plus
 
 from dateutil import parser as date_parser
 from liquid import Environment, Mode, Tag, Undefined
@@ -212,8 +213,8 @@ JEKYLL_FILTERS = {
     "group_by": group_by, "jsonify": jsonify, "number_of_words": number_of_words,
     "array_to_sentence_string": array_to_sentence_string, "relative_url": relative_url,
     "absolute_url": absolute_url, "markdownify": markdownify,
-    "cgi_escape": lambda v: __import__("urllib.parse").parse.quote_plus(str(v or "")),
-    "uri_escape": lambda v: __import__("urllib.parse").parse.quote(str(v or ""), safe="/:?&=#"),
+    "cgi_escape": lambda v: quote_plus(str(v or "")),
+    "uri_escape": lambda v: quote(str(v or ""), safe="/:?&=#"),
     "normalize_whitespace": lambda v: re.sub(r"\s+", " ", str(v or "")),
     "inspect": lambda v: repr(v), "smartify": lambda v: str(v or ""),
 }
