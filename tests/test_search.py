@@ -83,6 +83,18 @@ def test_noop_rebuild_leaves_the_index_alone_and_an_edit_redoes_it(tmp_path, mon
     assert not (source / "_site" / search.STAGING).exists()
 
 
+def test_a_missing_pagefind_leaves_the_site_built_and_says_why(tmp_path, monkeypatch):
+    source = make_site(tmp_path)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-pagefind"))
+    built = run_build(source, execute=False)
+    assert built.result.exit_code == 0
+    assert "search index not updated: No such file or directory (pagefind/ kept as it was)" in built.log
+    assert (source / "_site" / CHINESE).is_file() and not (source / "_site/pagefind").exists()
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+    assert run_build(source, execute=False).result.exit_code == 0    # the next build indexes
+    assert indexed_urls(source / "_site") == {"/" + CHINESE, "/" + ENGLISH}
+
+
 def test_search_off_in_config_means_no_box_no_page_no_index(tmp_path):
     source = make_site(tmp_path)
     write(source / "_config.yml", "title: Quiet\nsearch: false\n")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from builder.core.config import SiteConfig
 from builder.core.model import Page
-from builder.render.page import RenderContext
+from builder.render.page import RenderContext, listing_page
 from builder.render.templates import render_template
 from builder.site.progress import Reporter
 from builder.site.writer import Writer, WriteError, replace_file
@@ -42,7 +42,7 @@ def render_search_page(context: RenderContext) -> list[Page]:
     if not search_enabled(context.config):
         return []
     html = render_template(context.env, "layouts/search.html", {
-        "site": context.site, "page": {"title": context.env.globals["ui"]["search_title"], "url": "/search/", "layout": "search"}})
+        "site": context.site, "page": listing_page(context.env.globals["ui"]["search_title"], "/search/", "search")})
     return [Page("search/index.html", html.encode("utf-8"))]
 
 
@@ -102,7 +102,12 @@ def build_index(root: Path, language: str) -> None:
         shutil.rmtree(retired, ignore_errors=True)
         if bundle.exists():
             os.replace(bundle, retired)
-        os.replace(staging, bundle)
+        try:
+            os.replace(staging, bundle)
+        except OSError:
+            if retired.exists():
+                os.replace(retired, bundle)
+            raise
     except OSError as error:
         raise SearchIndexError(f"{error.strerror or error} ({BUNDLE}/ kept as it was)") from None
     finally:
@@ -113,12 +118,13 @@ def build_index(root: Path, language: str) -> None:
 def run_pagefind(root: Path, output: Path, language: str) -> None:
     """Index `root`'s pages into `output` with Pagefind's binary (the `pagefind[extended]` package)."""
     try:
-        from pagefind.service import _must_get_executable   # the wheel's binary; no download
-        executable = str(_must_get_executable())
-    except (ImportError, FileNotFoundError) as error:
-        raise SearchIndexError(f"Pagefind is not installed ({error}); "
-                               "run `pip install -r requirements.txt`") from None
-    command = [executable, "--site", str(root), "--output-path", str(output), "--silent",
+        from pagefind.service import get_executable   # the wheel's binary, or PAGEFIND_BINARY_PATH
+    except ImportError:
+        get_executable = lambda: None   # noqa: E731
+    executable = get_executable()
+    if executable is None:
+        raise SearchIndexError("Pagefind is not installed: run `pip install -r requirements.txt`")
+    command = [str(executable), "--site", str(root), "--output-path", str(output), "--silent",
                "--force-language", language.lower()]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
