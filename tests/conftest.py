@@ -4,7 +4,10 @@ from __future__ import annotations
 import io
 import logging
 import shutil
+import struct
 import textwrap
+import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SEED_POST = FIXTURES / "seed" / "pytorch-linear-regression.md"   # the seed tutorial, as first written
 
 
 class Built:
@@ -54,3 +58,121 @@ def numpy_site(tmp_path: Path) -> Path:
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def built_numpy_site(tmp_path_factory) -> Path:
+    """The numpy fixture site built once per run (one kernel); tests that change it copy it first."""
+    site = tmp_path_factory.mktemp("numpy-built") / "site"
+    shutil.copytree(FIXTURES / "numpy-site", site)
+    built = run_build(site, jobs=1)
+    assert built.result.exit_code == 0, built.log
+    assert built.executed == ["posts/2020-01-02-numbers.md"]
+    return site
+
+
+def make_config(**values):
+    """Validated site settings from `values`, as if read from _config.yml."""
+    from builder.core.config import validate_config
+    return validate_config(values, "_config.yml")
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data and CRC."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(width: int = 1, height: int = 1, payload: bytes = b"") -> bytes:
+    """A grey PNG of this size (its pixels are not all there: only the header is read)."""
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + png_chunk(b"IDAT", zlib.compress(b"\x00\x00") + payload) + png_chunk(b"IEND", b""))
+
+
+def proc_state(pid: int) -> str | None:
+    """The process's state letter from /proc, or None when it no longer exists."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    """Whether process `pid` exits within `within` seconds (a zombie counts: it runs nothing)."""
+    until = time.monotonic() + within
+    while time.monotonic() < until:
+        if proc_state(pid) in (None, "Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def chromium() -> None:
+    """Skip, saying why, where Chromium is missing (`make browser` installs it)."""
+    from browser_support import chromium_missing
+    reason = chromium_missing()
+    if reason:
+        pytest.skip(reason)
+
+
+
+# --------------------------------------------------------------------------- the `kernel` marker
+
+NOT_MARKED = "this test starts a Jupyter kernel: mark it @pytest.mark.kernel"
+
+
+@pytest.fixture(scope="session")
+def guard_kernelspec(tmp_path_factory) -> Path:
+    """A JUPYTER_PATH whose `python3` kernel refuses to start, saying which marker is missing."""
+    import json
+    import sys
+    folder = tmp_path_factory.mktemp("jupyter-guard")
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", f"import sys; sys.exit({NOT_MARKED!r})", "{connection_file}"],
+        "display_name": "not a kernel test", "language": "python"}), encoding="utf-8")
+    return folder
+
+
+def refusing_kernels(patch: pytest.MonkeyPatch, guard: Path) -> None:
+    """Make every kernel start fail the test, in this process and in the builds it runs."""
+    from builder.execute import executor, warm
+
+    def refuse(*args, **kwargs):
+        pytest.fail(NOT_MARKED)
+
+    patch.setattr(executor, "kernel_manager", refuse)
+    patch.setattr(warm.WarmPool, "kernel_manager", refuse)
+    patch.setenv("JUPYTER_PATH", str(guard))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kernels_only_in_kernel_modules(request, guard_kernelspec):
+    """A module with no `kernel` test starts no kernel, in its module fixtures either."""
+    items = [item for item in request.session.items if getattr(item, "module", None) is request.module]
+    if any(item.get_closest_marker("kernel") for item in items):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        refusing_kernels(patch, guard_kernelspec)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _kernels_only_in_kernel_tests(request, guard_kernelspec):
+    """A test not marked `kernel` starts no kernel."""
+    if request.node.get_closest_marker("kernel"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        refusing_kernels(patch, guard_kernelspec)
+        yield
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """A test that uses headless Chromium (the `chromium` or a `tab` fixture) is a `browser` test."""
+    for item in items:
+        if {"chromium", "tab"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)

@@ -2,8 +2,6 @@
 and a build that fails writes nothing. No post here has Python code, so no kernel starts."""
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from builder.source.frontmatter import check_front_matter, layout_names
 from builder.source.links import missing_images
 from builder.source.reader import read_post
 from builder.render.templates import THEME_DIR, template_dirs
-from conftest import run_build, tree_bytes, write
+from conftest import png, run_build, tree_bytes, write
 
 POST = "posts/2020-01-01-a.md"
 YAML_HINT = "Hint: Indent with spaces (not tabs) and quote values that contain ': ' or start with a symbol."
@@ -129,6 +127,7 @@ def test_unknown_liquid_tag_names_the_post_line(site):
 
 @pytest.mark.parametrize("body", ["Hello.\n", "Hello.\n\n```python\nprint(1)\n```\n"],
                          ids=["prose", "executed while the templates load"])
+@pytest.mark.kernel
 def test_template_syntax_error_names_the_site_template_and_line(site, body):
     write(site / POST, "---\ntitle: A\n---\n" + body)
     write(site / "templates/layouts/single.html", "<main>\n{{ content }}\n{% if %}\n</main>\n")
@@ -280,13 +279,6 @@ def test_check_today_stops_after_the_read_errors(site, capsys):
 
 
 # -- Figures: a limit on size and number --
-
-def png(width: int, height: int, payload: bytes = b"") -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00") + payload) + chunk(b"IEND", b""))
-
 
 def test_figure_within_the_limits_passes():
     check_figure_size(png(4096, 4096), "cell1-1.png")

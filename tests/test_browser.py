@@ -2,8 +2,8 @@
 
 Two sites are built and served on 127.0.0.1: the repository's own site (`--frozen`) and a small
 site made here with `baseurl: /blog`, math, an image and internal links with anchors, served so
-that anything outside `/blog/` is a 404. Debian's headless Chromium, installed by the session
-fixture where it is missing (as root with apt-get) and driven over the DevTools protocol on a
+that anything outside `/blog/` is a 404. Debian's headless Chromium (`make browser` installs it;
+these tests skip, saying so, where it is missing), driven over the DevTools protocol on a
 pipe, opens every HTML page of both and checks that:
 
 - no console error, uncaught exception or failed resource load is reported;
@@ -28,9 +28,11 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 
-from browser_support import Browser, Tab, fragment_targets, install_chromium, serve
+from browser_support import Browser, Tab, fragment_targets, serve
 from conftest import REPO, run_build, write
 from test_reader_features import skipped_levels
+
+pytestmark = pytest.mark.browser
 
 TUTORIAL = "tutorial/2017/08/11/pytorch-linear-regression.html"
 MATH_POST = "2024/01/02/math.html"
@@ -107,13 +109,6 @@ class ServedSite:
 
     def url(self, page: str) -> str:
         return self.root + ("" if page == "index.html" else page)
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    reason = install_chromium()
-    if reason:
-        pytest.skip(f"chromium is not installed and cannot be installed here: {reason}")
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from builder.commands.cli import main
-from conftest import REPO, write
+from conftest import REPO, SEED_POST, write
 
-SEED = REPO.parent / "shared" / "seed" / "pytorch-linear-regression.md"
+SEED = SEED_POST
 
 
 def test_bad_usage_and_missing_site_exit_2(tmp_path, capsys):
@@ -72,7 +72,6 @@ def test_check_reports_broken_links_in_templates(tmp_path, capsys):
     assert "_site/2020/01/03/link.html: broken link '/no/such/page.html'" in err
 
 
-@pytest.mark.skipif(not SEED.is_file(), reason="shared/seed is not next to the repository")
 def test_import_seed_post_lists_changes(tmp_path, capsys):
     (tmp_path / "posts").mkdir()
     assert main(["import", str(SEED), "--source", str(tmp_path)]) == 0

@@ -1,6 +1,6 @@
 """The copy buttons in headless Chromium (issue 15): pressing one with the keyboard puts exactly
 the block's code on the clipboard (no prompts, no output, no line numbers) and announces it.
-Skipped, saying why, where Chromium is missing and cannot be installed."""
+Skipped, saying why, where Chromium is missing (`make browser` installs it)."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import Browser, Tab, install_chromium, serve
+from browser_support import Browser, Tab, serve
 from conftest import run_build, write
+
+pytestmark = pytest.mark.browser
 
 PAGE = "2024/01/02/code.html"
 CELL = "import math\n\nprint(math.pi)"
@@ -30,10 +32,7 @@ def site(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tab(site, tmp_path_factory):
-    reason = install_chromium()
-    if reason:
-        pytest.skip(f"chromium is not installed and cannot be installed here: {reason}")
+def tab(site, chromium, tmp_path_factory):
     browser = Browser(tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield Tab(browser)

@@ -15,6 +15,7 @@ def gpu_post(site, message: str) -> None:
     write(site / POST, f"---\ntitle: GPU\ndevice: cuda\n---\n```python\nprint({message!r})\n```\n")
 
 
+@pytest.mark.kernel
 def test_gpu_post_without_gpu_shows_its_frozen_outputs_with_a_warning(tmp_path, monkeypatch):
     site = tmp_path / "site"
     gpu_post(site, "trained on the GPU")

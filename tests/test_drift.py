@@ -1,6 +1,8 @@
 """Drift between two freeze records: numbers within a tolerance, figures by hash."""
 from __future__ import annotations
 
+import pytest
+
 from builder.freeze.drift import compare_records
 
 FIGURE = {"kind": "image", "path": "assets/img/x/y.png", "sha256": "a" * 64, "width": 10,
@@ -85,6 +87,7 @@ def test_an_output_of_another_kind():
     assert compare_records(old, new) == ["cell 1: stream stdout 'ok' → error 'ValueError: bad'"]
 
 
+@pytest.mark.kernel
 def test_forced_re_run_reports_what_drifted(tmp_path):
     from conftest import run_build, write
     site = tmp_path / "site"

@@ -5,12 +5,10 @@ import base64
 import io
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
 import warnings
-import zlib
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,9 @@ from builder.core.errors import BuildError, ContainmentError, SourceError
 from builder.site.progress import Reporter
 from builder.source.reader import read_post
 from builder.site.writer import Writer
-from conftest import REPO, Built, run_build, tree_bytes, write
+from conftest import REPO, Built, gone, png, run_build, tree_bytes, write
+
+pytestmark = pytest.mark.kernel
 
 POST_HINT = "Hint: Fix the code at the line above and rebuild"
 
@@ -49,30 +49,7 @@ class TimedReporter(Reporter):
 
 
 def tiny_png() -> str:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
-    return base64.b64encode(png).decode()
-
-
-def proc_state(pid: int) -> str | None:
-    """The process's state letter from /proc, or None when it no longer exists."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def gone(pid: int, within: float = 5.0) -> bool:
-    """The process has exited (a zombie waiting for init counts as gone)."""
-    until = time.monotonic() + within
-    while time.monotonic() < until:
-        if proc_state(pid) in (None, "Z", "X"):
-            return True
-        time.sleep(0.1)
-    return False
+    return base64.b64encode(png()).decode()
 
 
 def snapshot(root: Path, skip: Path | None = None) -> dict[str, bytes]:

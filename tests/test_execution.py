@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, run_build, tree_bytes, write
+from conftest import run_build, tree_bytes, write
+
+pytestmark = pytest.mark.kernel
 
 POST = "posts/2020-01-02-numbers.md"
 PAGE = "_site/2020/01/02/numbers.html"
@@ -16,21 +18,11 @@ RECORD = "_freeze/posts/2020-01-02-numbers.json"
 SEEDED_NUMPY_RAND = "0.5488135039273248"   # np.random.seed(0); np.random.rand()
 
 
-@pytest.fixture(scope="module")
-def built_template(tmp_path_factory) -> Path:
-    """The numpy fixture site built once; tests copy it instead of starting another kernel."""
-    site = tmp_path_factory.mktemp("built") / "site"
-    shutil.copytree(FIXTURES / "numpy-site", site)
-    built = run_build(site, jobs=1)
-    assert built.result.exit_code == 0, built.log
-    assert built.executed == [POST]
-    return site
-
-
 @pytest.fixture
-def built_site(built_template: Path, tmp_path: Path) -> Path:
+def built_site(built_numpy_site: Path, tmp_path: Path) -> Path:
+    """A copy of the numpy fixture site built once (conftest), for a test that changes it."""
     site = tmp_path / "site"
-    shutil.copytree(built_template, site)
+    shutil.copytree(built_numpy_site, site)
     return site
 
 

@@ -3,8 +3,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from builder.core.config import validate_config
 from builder.render.feed import FeedEntry, render_feed, render_robots, render_sitemap
+from conftest import make_config
+
+FEED_SETTINGS = {"title": "Tutorials", "description": "Executable PyTorch tutorials",
+                 "url": "https://example.org", "baseurl": "/blog", "author": {"name": "A"}}
 
 A = "{http://www.w3.org/2005/Atom}"
 S = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -12,10 +15,8 @@ UTC = timezone.utc
 EDT = timezone(timedelta(hours=-4))
 
 
-def make_config(**overrides):
-    raw = {"title": "Tutorials", "description": "Executable PyTorch tutorials",
-           "url": "https://example.org", "baseurl": "/blog", "author": {"name": "A"}}
-    return validate_config(raw | overrides, "_config.yml")
+def feed_config(**overrides):
+    return make_config(**(FEED_SETTINGS | overrides))
 
 
 def entry(n: int, **overrides) -> FeedEntry:
@@ -37,7 +38,7 @@ def link(element: ET.Element, rel: str) -> str:
 # render_feed
 
 def test_feed_has_the_required_atom_elements():
-    config = make_config()
+    config = feed_config()
     feed = parse(render_feed([entry(3), entry(2)], config))
 
     assert feed.tag == f"{A}feed"
@@ -51,7 +52,7 @@ def test_feed_has_the_required_atom_elements():
 
 
 def test_entry_has_id_title_link_dates_summary_and_absolute_urls():
-    config = make_config()
+    config = feed_config()
     item = entry(3, updated=datetime(2017, 9, 1, 8, 30, tzinfo=EDT))
     (element,) = parse(render_feed([item], config)).findall(f"{A}entry")
 
@@ -66,7 +67,7 @@ def test_entry_has_id_title_link_dates_summary_and_absolute_urls():
 
 def test_entry_updated_is_its_date_when_not_modified_or_modified_earlier():
     earlier = datetime(2017, 1, 1, tzinfo=UTC)
-    feed = parse(render_feed([entry(3), entry(2, updated=earlier)], make_config()))
+    feed = parse(render_feed([entry(3), entry(2, updated=earlier)], feed_config()))
 
     assert [e.findtext(f"{A}updated") for e in feed.findall(f"{A}entry")] == [
         "2017-08-03T12:00:00+00:00", "2017-08-02T12:00:00+00:00"]
@@ -74,13 +75,13 @@ def test_entry_updated_is_its_date_when_not_modified_or_modified_earlier():
 
 def test_feed_updated_is_the_latest_modification_not_the_first_entry():
     later = datetime(2018, 1, 2, 3, 4, 5, tzinfo=UTC)
-    feed = parse(render_feed([entry(3), entry(1, updated=later)], make_config()))
+    feed = parse(render_feed([entry(3), entry(1, updated=later)], feed_config()))
 
     assert feed.findtext(f"{A}updated") == "2018-01-02T03:04:05+00:00"
 
 
 def test_empty_feed_is_dated_by_the_epoch_not_the_clock():
-    feed = parse(render_feed([], make_config()))
+    feed = parse(render_feed([], feed_config()))
 
     assert feed.findtext(f"{A}updated") == "1970-01-01T00:00:00+00:00"
     assert feed.findall(f"{A}entry") == []
@@ -88,7 +89,7 @@ def test_empty_feed_is_dated_by_the_epoch_not_the_clock():
 
 def test_categories_and_html_content():
     item = entry(1, tags=("pytorch", "CNN & RNN"), content_html='<p>x &lt; y</p>\n<img src="a.png">')
-    (element,) = parse(render_feed([item], make_config())).findall(f"{A}entry")
+    (element,) = parse(render_feed([item], feed_config())).findall(f"{A}entry")
 
     assert [c.get("term") for c in element.findall(f"{A}category")] == ["pytorch", "CNN & RNN"]
     content = element.find(f"{A}content")
@@ -98,7 +99,7 @@ def test_categories_and_html_content():
 
 def test_title_is_escaped_exactly():
     title = 'a < b & "c"'
-    data = render_feed([entry(1, title=title)], make_config(title=title))
+    data = render_feed([entry(1, title=title)], feed_config(title=title))
 
     assert b'<title>a &lt; b &amp; "c"</title>' in data
     feed = parse(data)
@@ -107,45 +108,45 @@ def test_title_is_escaped_exactly():
 
 
 def test_tag_with_quotes_is_escaped_in_the_attribute():
-    data = render_feed([entry(1, tags=('say "hi" <now>',))], make_config())
+    data = render_feed([entry(1, tags=('say "hi" <now>',))], feed_config())
 
     assert b'<category term="say &quot;hi&quot; &lt;now&gt;" />' in data
     assert parse(data).find(f"{A}entry/{A}category").get("term") == 'say "hi" <now>'
 
 
 def test_output_starts_with_the_xml_declaration():
-    assert render_feed([entry(1)], make_config()).startswith(
+    assert render_feed([entry(1)], feed_config()).startswith(
         b'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n')
 
 
 def test_feed_is_deterministic():
     posts = [entry(3, tags=("b", "a"), content_html="<p>hi</p>"), entry(2), entry(1)]
 
-    assert render_feed(posts, make_config()) == render_feed(posts, make_config())
+    assert render_feed(posts, feed_config()) == render_feed(posts, feed_config())
 
 
 def test_limit_keeps_the_first_entries():
     posts = [entry(n) for n in range(25, 0, -1)]
 
-    assert len(parse(render_feed(posts, make_config())).findall(f"{A}entry")) == 20
-    feed = parse(render_feed(posts, make_config(), limit=3))
+    assert len(parse(render_feed(posts, feed_config())).findall(f"{A}entry")) == 20
+    feed = parse(render_feed(posts, feed_config(), limit=3))
     assert [e.findtext(f"{A}title") for e in feed.findall(f"{A}entry")] == ["Post 25", "Post 24", "Post 23"]
 
 
 def test_limit_zero_gives_no_entries():
-    assert parse(render_feed([entry(1)], make_config(), limit=0)).findall(f"{A}entry") == []
+    assert parse(render_feed([entry(1)], feed_config(), limit=0)).findall(f"{A}entry") == []
 
 
 def test_entries_keep_the_given_order():
     posts = [entry(2), entry(9), entry(5)]
-    feed = parse(render_feed(posts, make_config()))
+    feed = parse(render_feed(posts, feed_config()))
 
     assert [e.findtext(f"{A}title") for e in feed.findall(f"{A}entry")] == ["Post 2", "Post 9", "Post 5"]
 
 
 def test_cjk_title_round_trips_as_utf8():
     title = "卷积神经网络入门：用 PyTorch 识别手写数字"
-    data = render_feed([entry(1, title=title, url="/2017/08/01/卷积.html")], make_config())
+    data = render_feed([entry(1, title=title, url="/2017/08/01/卷积.html")], feed_config())
 
     assert title.encode("utf-8") in data
     element = parse(data).find(f"{A}entry")
@@ -156,7 +157,7 @@ def test_cjk_title_round_trips_as_utf8():
 def test_illegal_control_characters_are_dropped():
     item = entry(1, title="bad\x00\x07\x1b[0mtitle\tok", excerpt="line\x0bone\nline two\x0c",
                  tags=("t\x01ag",), content_html="<pre>\x1b[31mred</pre>")
-    data = render_feed([item], make_config(description="desc\x08ription"))
+    data = render_feed([item], feed_config(description="desc\x08ription"))
     feed = parse(data)
     element = feed.find(f"{A}entry")
 
@@ -168,7 +169,7 @@ def test_illegal_control_characters_are_dropped():
 
 
 def test_root_baseurl_gives_urls_at_the_host_root():
-    feed = parse(render_feed([entry(1)], make_config(baseurl="")))
+    feed = parse(render_feed([entry(1)], feed_config(baseurl="")))
 
     assert feed.findtext(f"{A}id") == "https://example.org/"
     assert link(feed, "self") == "https://example.org/feed.xml"
@@ -176,13 +177,13 @@ def test_root_baseurl_gives_urls_at_the_host_root():
 
 
 def test_trailing_slashes_in_url_and_baseurl_are_normalised():
-    feed = parse(render_feed([entry(1)], make_config(url="https://example.org/", baseurl="/blog/")))
+    feed = parse(render_feed([entry(1)], feed_config(url="https://example.org/", baseurl="/blog/")))
 
     assert link(feed, "self") == "https://example.org/blog/feed.xml"
 
 
 def test_without_site_url_the_feed_uses_baseurl_relative_urls():
-    feed = parse(render_feed([entry(1)], make_config(url="")))
+    feed = parse(render_feed([entry(1)], feed_config(url="")))
 
     assert feed.findtext(f"{A}id") == "/blog/"
     assert link(feed, "self") == "/blog/feed.xml"
@@ -190,7 +191,7 @@ def test_without_site_url_the_feed_uses_baseurl_relative_urls():
 
 
 def test_author_falls_back_to_the_site_title():
-    config = validate_config({"title": "Tutorials", "url": "https://example.org"}, "_config.yml")
+    config = make_config(title="Tutorials", url="https://example.org")
 
     assert parse(render_feed([], config)).findtext(f"{A}author/{A}name") == "Tutorials"
 
@@ -205,7 +206,7 @@ def test_naive_dates_are_refused():
 def test_sitemap_has_absolute_locs_and_lastmod_in_order():
     urls = [("/", None), ("/2017/08/11/a-b.html", datetime(2017, 8, 11, 23, 30, tzinfo=EDT)),
             ("/about/", date(2020, 1, 2))]
-    data = render_sitemap(urls, make_config())
+    data = render_sitemap(urls, feed_config())
     urlset = parse(data)
 
     assert data.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n'
@@ -218,7 +219,7 @@ def test_sitemap_has_absolute_locs_and_lastmod_in_order():
 
 
 def test_sitemap_escapes_and_percent_encodes_locs():
-    data = render_sitemap([("/search/?q=a&b=c", None), ("/卷积 网络/", None)], make_config())
+    data = render_sitemap([("/search/?q=a&b=c", None), ("/卷积 网络/", None)], feed_config())
 
     assert b"<loc>https://example.org/blog/search/?q=a&amp;b=c</loc>" in data
     assert [u.findtext(f"{S}loc") for u in parse(data)] == [
@@ -229,15 +230,15 @@ def test_sitemap_escapes_and_percent_encodes_locs():
 def test_sitemap_is_deterministic():
     urls = [("/", datetime(2017, 8, 11, tzinfo=UTC)), ("/a/", None)]
 
-    assert render_sitemap(urls, make_config()) == render_sitemap(urls, make_config())
+    assert render_sitemap(urls, feed_config()) == render_sitemap(urls, feed_config())
 
 
 # render_robots
 
 def test_robots_points_at_the_sitemap():
-    assert render_robots(make_config()) == (
+    assert render_robots(feed_config()) == (
         b"User-agent: *\nAllow: /\nSitemap: https://example.org/blog/sitemap.xml\n")
 
 
 def test_robots_without_site_url_omits_the_sitemap():
-    assert render_robots(make_config(url="")) == b"User-agent: *\nAllow: /\n"
+    assert render_robots(feed_config(url="")) == b"User-agent: *\nAllow: /\n"

@@ -18,11 +18,7 @@ from builder.formats.figures import (  # noqa: E402
     read_png_chunks,
     strip_png_metadata,
 )
-
-
-def chunk(chunk_type: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(chunk_type + data)
-    return struct.pack(">I", len(data)) + chunk_type + data + struct.pack(">I", crc)
+from conftest import png_chunk as chunk  # noqa: E402
 
 
 # A 1x1 8-bit greyscale image: filter byte 0, then one black pixel.

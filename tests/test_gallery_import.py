@@ -188,6 +188,7 @@ def test_import_refuses_to_overwrite_an_imported_script(tmp_path):
         import_script(source, tmp_path, DAY)
 
 
+@pytest.mark.kernel
 def test_imported_scripts_build_one_executed_and_one_not(tmp_path, capsys):
     site = tmp_path / "site"
     gallery = write(tmp_path / "plot_line.py", GALLERY)

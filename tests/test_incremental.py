@@ -66,6 +66,7 @@ def edit_config(site, rng, posts):
 EDITS = [edit_prose, edit_title, add_post, delete_post, edit_template, edit_include, edit_config]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_incremental_build_equals_a_clean_build_after_random_edits(tmp_path, seed):
     rng = random.Random(seed)

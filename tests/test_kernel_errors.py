@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, write
+
+pytestmark = pytest.mark.kernel
 
 POST = '''
 ---

@@ -1,6 +1,8 @@
 """Skipping patterns and block processors that cannot apply must give exactly what stock Python-Markdown gives."""
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
 from builder.core.patches import triggered_inline_class
 from builder.render.markdown_shortcuts import BLOCK_TRIGGERS, TRIGGERS
 from builder.render.markup import CellExtension, configured_markdown, new_markdown
@@ -28,6 +30,7 @@ def convert(md, source: str) -> tuple[str, str]:
         return type(error).__name__, str(error)
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 # One document per block trigger, each the least a processor needs, so that every trigger is tried.

@@ -17,7 +17,7 @@ from builder.freeze.records import executed_from_record, load_record
 from builder.core.model import ExecutedPost, Post
 from builder.render.notebook import colab_url, error_output, export_notebook, notebook_path
 from builder.source.reader import read_post
-from conftest import FIXTURES, run_build, write
+from conftest import write
 
 POST = "posts/2020-01-02-numbers.md"
 PAGE = "_site/2020/01/02/numbers.html"
@@ -26,13 +26,9 @@ PAGE_URL = "https://example.org/blog/2020/01/02/numbers.html"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The numpy fixture site, built once (one kernel)."""
-    site = tmp_path_factory.mktemp("notebook") / "site"
-    shutil.copytree(FIXTURES / "numpy-site", site)
-    built = run_build(site, jobs=1)
-    assert built.result.exit_code == 0, built.log
-    return site
+def site(built_numpy_site) -> Path:
+    """The numpy fixture site, built once for the whole run (conftest); tests do not change it."""
+    return built_numpy_site
 
 
 def executed_post(site: Path, name: str = POST) -> ExecutedPost:
@@ -56,6 +52,7 @@ def code_cells(notebook) -> list:
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
+@pytest.mark.kernel
 def test_cells_follow_the_post(notebook):
     assert [(cell.cell_type, cell.get("id")) for cell in notebook.cells] == [
         ("markdown", "title"), ("code", "builder-seed"), ("markdown", "prose-1"), ("code", "cell-1"),
@@ -68,6 +65,7 @@ def test_cells_follow_the_post(notebook):
     assert notebook.cells[-1].source == "Closing prose."
 
 
+@pytest.mark.kernel
 def test_code_cells_have_code_counts_and_tags(notebook):
     cells = code_cells(notebook)
     assert cells[0].source == "import random\nrandom.seed(0)\nimport numpy\nnumpy.random.seed(0)"
@@ -80,6 +78,7 @@ def test_code_cells_have_code_counts_and_tags(notebook):
     assert cells[5].metadata == {"tags": ["raises-exception"], "builder": {"cell": 5}}
 
 
+@pytest.mark.kernel
 def test_notebook_metadata_names_kernel_and_post(notebook):
     assert notebook.metadata.kernelspec == {"name": "python3", "display_name": "Python 3", "language": "python"}
     assert notebook.metadata.language_info.name == "python"
@@ -87,6 +86,7 @@ def test_notebook_metadata_names_kernel_and_post(notebook):
     assert "accelerator" not in notebook.metadata
 
 
+@pytest.mark.kernel
 def test_stream_and_result_outputs_are_the_pages(site, notebook):
     cells = code_cells(notebook)
     html = (site / PAGE).read_text(encoding="utf-8")
@@ -101,6 +101,7 @@ def test_stream_and_result_outputs_are_the_pages(site, notebook):
                                    "data": {"text/plain": "42"}, "metadata": {}}
 
 
+@pytest.mark.kernel
 def test_image_output_is_the_figure_file(site, notebook):
     (output,) = code_cells(notebook)[3].outputs
     assert output.output_type == "display_data"
@@ -109,18 +110,21 @@ def test_image_output_is_the_figure_file(site, notebook):
     assert output.metadata == {"image/png": {"width": 271, "height": 197}}
 
 
+@pytest.mark.kernel
 def test_error_output_names_the_exception(notebook):
     (output,) = code_cells(notebook)[5].outputs
     assert (output.output_type, output.ename, output.evalue) == ("error", "ValueError", "shown on purpose")
     assert output.traceback[-1] == "ValueError: shown on purpose"
 
 
+@pytest.mark.kernel
 def test_export_is_deterministic_sorted_json(site, exported):
     assert export_notebook(executed_post(site), site, page_url=PAGE_URL) == exported
     text = exported.decode("utf-8")
     assert text == json.dumps(json.loads(text), indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+@pytest.mark.kernel
 def test_exported_notebook_re_executes_to_the_same_outputs(site, notebook, tmp_path):
     from nbclient import NotebookClient
     from builder.execute.executor import kernel_config
@@ -185,6 +189,7 @@ def test_toc_include_is_dropped_and_skipped_cells_are_marked(tmp_path):
     assert noisy.execution_count == 1 and noisy.metadata.jupyter == {"outputs_hidden": True}
 
 
+@pytest.mark.kernel
 def test_a_missing_figure_is_reported_with_its_cell(site, tmp_path):
     copy = tmp_path / "site"
     shutil.copytree(site, copy)

@@ -8,16 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from builder.core.config import validate_config
 from builder.core.errors import Location, SourceError
 from builder.core.model import CodeCell, Prose
 from builder.source.reader import as_list, read_post
+from conftest import make_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def make_config(**values):
-    return validate_config(values, "_config.yml")
 
 
 def read(tmp_path: Path, name: str, text: str, **config):

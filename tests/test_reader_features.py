@@ -252,6 +252,7 @@ def test_incremental_rebuild_updates_other_posts_series_and_related(tmp_path):
     assert related_section(read(site / "_site", "2024/01/01/a.html")) == ["/2024/01/02/b.html"]
 
 
+@pytest.mark.kernel
 def test_retina_figure_is_shown_at_half_its_pixel_size(tmp_path):
     """A figure drawn in the inline backend's 'retina' format (200 dpi) gets width and height
     of half its pixels; the PNG stays free of metadata and the same on a forced re-run."""

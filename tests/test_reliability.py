@@ -106,6 +106,7 @@ def test_bad_permalinks_stop_the_default_build_naming_every_post(tmp_path):
     assert not list(Path("/tmp").glob("x[1-4].html"))
 
 
+@pytest.mark.kernel
 def test_keep_going_builds_the_healthy_post_beside_bad_permalinks(tmp_path):
     bad_permalinks_and_a_healthy_post(tmp_path)
     cli = Cli(tmp_path)
@@ -165,6 +166,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_execution_stops_everything_and_leaves_the_site_untouched(tmp_path, signum):
     site = tmp_path / "site"
@@ -206,6 +208,7 @@ sys.exit(main(["build"]))
 """
 
 
+@pytest.mark.kernel
 def test_sigint_while_the_site_is_put_in_place_finishes_that_step_first(tmp_path):
     write(tmp_path / "posts/2024-01-01-one.md", "---\ntitle: One\n---\n\nText.\n")
     cli = Cli(tmp_path)
@@ -317,6 +320,7 @@ def test_helpers_are_not_forked_while_another_thread_runs():
 
 # -- kernels that die or cannot start --
 
+@pytest.mark.kernel
 def test_a_kernel_that_kills_itself_is_an_error_of_its_post_without_a_traceback(tmp_path):
     write(tmp_path / "posts/2024-02-02-die.md",
           "---\ntitle: Die\n---\n\n```python\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n```\n")

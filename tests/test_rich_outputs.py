@@ -110,17 +110,20 @@ def outputs_html(site: Path, number: int) -> str:
     return html[html.index('<div class="cell__outputs">'):]
 
 
+@pytest.mark.kernel
 def test_markdown_output_is_rendered_and_sanitized(built):
     html = outputs_html(built, 1)
     assert '<div class="output output--markdown"><p><strong>x</strong> and <math' in html
     assert "</math> </p></div>" in html and "Markdown object" not in html and "alert" not in html
 
 
+@pytest.mark.kernel
 def test_latex_output_is_mathml(built):
     assert ('<div class="output output--latex"><math display="inline" '
             'xmlns="http://www.w3.org/1998/Math/MathML"><semantics><mrow><mfrac>') in outputs_html(built, 2)
 
 
+@pytest.mark.kernel
 def test_html_output_keeps_harmless_attributes_only(built):
     html = outputs_html(built, 3)
     assert ('<table border="1" class="dataframe"><thead><tr style="text-align:right">'
@@ -129,6 +132,7 @@ def test_html_output_keeps_harmless_attributes_only(built):
     assert "steal" not in html and "<style" not in html and "<script" not in html
 
 
+@pytest.mark.kernel
 def test_svg_output_is_a_cleaned_image(built):
     found = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="Figure from cell 4"',
                       outputs_html(built, 4))
@@ -137,6 +141,7 @@ def test_svg_output_is_a_cleaned_image(built):
                    '<circle r="3" fill="red" /><image /><use href="#c" /></svg>')
 
 
+@pytest.mark.kernel
 def test_jpeg_output_is_an_image_without_metadata(built):
     assert ('<img src="/assets/img/rich/cell5-1.jpg" alt="Figure from cell 5" width="4" height="3"'
             in outputs_html(built, 5))
@@ -148,6 +153,7 @@ def test_jpeg_output_is_an_image_without_metadata(built):
     assert kinds[:5] == [["markdown"], ["latex"], ["html"], ["svg"], ["image"]]
 
 
+@pytest.mark.kernel
 def test_warnings_name_the_post_and_its_markdown_line(built):
     html = outputs_html(built, 6)
     assert ("posts/2024-01-01-rich.md:34: UserWarning: careful\n"
@@ -157,6 +163,7 @@ def test_warnings_name_the_post_and_its_markdown_line(built):
     assert "ipykernel_" not in page(built)
 
 
+@pytest.mark.kernel
 def test_tracebacks_name_the_post_and_its_markdown_lines(built):
     html = outputs_html(built, 7)
     assert ("File posts/2024-01-01-rich.md:43\n     41 def fail():\n     42     return 1 / 0\n"
@@ -164,6 +171,7 @@ def test_tracebacks_name_the_post_and_its_markdown_lines(built):
             "---&gt; 42     return 1 / 0\n\nZeroDivisionError: division by zero</pre>") in html
 
 
+@pytest.mark.kernel
 def test_collapse_folds_the_code_in_a_closed_details(built):
     assert cell_html(built, 8).rstrip() == (
         '<div class="cell" id="cell-8">\n<details class="cell__fold"><summary>Code</summary>'
@@ -173,6 +181,7 @@ def test_collapse_folds_the_code_in_a_closed_details(built):
         '<div class="output output--stdout">\n<pre class="output__text">folded</pre>\n</div>\n</div></div>')
 
 
+@pytest.mark.kernel
 def test_two_clean_builds_give_the_same_outputs(built, tmp_path):
     other = make_site(tmp_path / "site")
     result = run_build(other)

@@ -17,7 +17,7 @@ import pytest
 from builder.site.build import BuildOptions
 from builder.core.errors import ConfigError
 from builder.commands.serve import Server, inject, is_source_path, is_temp_file
-from tests.browser_support import Browser, ProtocolError, Tab, install_chromium
+from tests.browser_support import Browser, ProtocolError, Tab
 from tests.conftest import write
 
 POST = "posts/2024-01-02-hello.md"
@@ -37,13 +37,6 @@ def site(tmp_path: Path) -> Path:
     write(site / "_config.yml", "title: Tiny\nbaseurl: /blog\n")
     write_post(site, "title: Hello\ndate: 2024-01-02", "First version of the prose.")
     return site
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    reason = install_chromium()
-    if reason:
-        pytest.skip(f"chromium is not installed and cannot be installed here: {reason}")
 
 
 @pytest.fixture
@@ -212,9 +205,8 @@ def test_a_busy_port_is_a_config_error(server, site):
         Server(BuildOptions(source=site), port=server.port, stream=io.StringIO()).start()
 
 
-def test_headless_chromium_renders_the_page_with_the_reload_script(server, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"chromium not installed: {CHROMIUM} is missing")
+@pytest.mark.browser
+def test_headless_chromium_renders_the_page_with_the_reload_script(chromium, server, tmp_path):
     profile = tmp_path / "chromium-profile"
     command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
@@ -228,6 +220,7 @@ def test_headless_chromium_renders_the_page_with_the_reload_script(server, tmp_p
     assert "/__reload?since=" in dom
 
 
+@pytest.mark.browser
 def test_a_prose_edit_reloads_the_open_page_in_headless_chromium(chromium, server, site, tmp_path):
     browser = Browser(tmp_path / "chromium-profile")
     try:

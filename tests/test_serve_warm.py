@@ -8,10 +8,14 @@ import re
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from builder.commands.serve import Server
 from builder.core.children import descendants
 from builder.site.build import BuildOptions
 from tests.conftest import write
+
+pytestmark = pytest.mark.kernel
 
 POST = "posts/2024-01-02-parent.md"
 PAGE = "_site/2024/01/02/parent.html"

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_build
+from conftest import REPO, SEED_POST, run_build
+
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 TUTORIAL = "posts/2017-08-11-pytorch-linear-regression.md"
 PAGE = "tutorial/2017/08/11/pytorch-linear-regression.html"
 FIGURES = ("training-data.png", "fitted-line.png")
-SEED_POST = REPO.parent / "shared" / "seed" / "pytorch-linear-regression.md"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,6 @@ def test_frozen_build_needs_no_torch_and_matches_the_normal_build(tmp_path):
         assert (tmp_path / "frozen" / name).read_bytes() == (tmp_path / "normal" / name).read_bytes()
 
 
-@pytest.mark.skipif(not SEED_POST.is_file(), reason="shared/seed is not next to the repository")
 def test_seed_post_as_written_fails_at_its_markdown_line(tmp_path):
     site = tmp_path / "site"
     (site / "posts").mkdir(parents=True)

@@ -13,7 +13,9 @@ from builder.execute.executor import ExecutionOptions, Progress, execute_post
 from builder.execute.kernel_probe import kernel_env
 from builder.source.reader import read_post
 from builder.execute.warm import WarmPool, guess_codes, start_warm_pool, warm_modules
-from conftest import write
+from conftest import gone, write
+
+pytestmark = pytest.mark.kernel
 
 SEEDED_NUMPY_RAND = "0.5488135039273248"   # np.random.seed(0); np.random.rand()
 IN_ZYGOTE = 'print("zygote:", "zygote" in open(f"/proc/{os.getppid()}/cmdline").read())'
@@ -202,20 +204,6 @@ def test_timeout_and_death_stop_the_forked_kernel_and_its_children(site):
                                   "front matter.")
     assert str(died.value).startswith("posts/2020-01-04-died.md:7 (cell 2): the kernel died while "
                                       "running this cell")
-
-
-def gone(pid: int, wait: float = 5.0) -> bool:
-    """Whether process `pid` has exited (a zombie counts: it runs nothing)."""
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_closing_the_pool_stops_its_zygotes():
