@@ -47,6 +47,11 @@ def test_markdown_patches_off_on_another_version_give_the_same_html(other_versio
                                        + notice("markdown-block-triggers", "3.11.3", "0.0.1"))
 
 
+def test_nbclient_patch_off_leaves_a_failed_kernel_to_nbclient(other_versions, capsys):
+    patches.forget_failed_kernel(object())     # on: it would reach for client._cleanup_kernel
+    assert capsys.readouterr().err == notice("nbclient-forget-kernel", "0.11.0", "0.0.1")
+
+
 def post(site: Path, code: str):
     write(site / "posts" / "2024-01-01-p.md", f"---\ntitle: P\n---\n\n```python\n{code}\n```\n")
     return read_post(site, site / "posts" / "2024-01-01-p.md", load_config(site))
