@@ -6,7 +6,7 @@
     var picture = figure.querySelector(".output__chart-picture");
     var box = document.createElement("div");
     box.className = "output__chart-interactive";
-    box.setAttribute("role", "img");
+    box.setAttribute("role", "group");   // not "img": the chart has buttons inside
     box.setAttribute("aria-label", picture ? picture.alt : "");
     figure.insertBefore(box, picture);
     return { box: box, picture: picture };
