@@ -126,3 +126,8 @@ def test_editing_the_bibliography_renders_the_citing_post_again(tmp_path):
     write(site / "refs.bib", REFS.replace("Deep Learning", "Deeper Learning"))
     html = built_page(site)
     assert "<i>Deeper Learning</i>" in html
+
+
+def test_the_description_leaves_the_citations_out(tmp_path):
+    html = built_page(make_site(tmp_path))
+    assert '<meta name="description" content="Transformers build on deep learning.">' in html

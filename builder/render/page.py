@@ -203,6 +203,7 @@ def excerpt_of(post: Post, limit: int = 200) -> str:
 
 def plain_text(markdown_text: str) -> str:
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown_text)
+    text = re.sub(r"\s*\[@[^\[\]\n]+\]", "", text)     # [@key] citations: no words of the prose
     text = re.sub(r"[*_`>]", "", text)
     return " ".join(text.split())
 
