@@ -33,7 +33,7 @@ from builder.render.templates import make_environment
 from builder.site.incremental import (IncrementalState, RenderPlan, build_fingerprint, file_stat, load_state,
                                       render_key, render_plan, save_state, state_file)
 from builder.site.options import BuildOptions, BuildResult
-from builder.site.plan import Plan, PostRun, plan_posts
+from builder.site.plan import Plan, PostRun, plan_posts, runs_code
 from builder.site.progress import Reporter
 from builder.site.render_pool import RenderPool, render_safely
 from builder.site.runs import Runs
@@ -148,7 +148,7 @@ def follow_plan(build: SiteBuild, plan: Plan) -> bool:
     """Report the cached posts and the failures; False when a failure stops the build."""
     if build.options.execute:
         for executed in plan.cached:
-            if executed.post.executes and executed.post.get("execute", True) is not False:
+            if runs_code(executed.post):
                 build.reporter.cached(executed.post)
     for failure in plan.failed:
         build.failed(failure.post, failure.error)
