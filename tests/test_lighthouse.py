@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, install_chromium, serve
+from browser_support import CHROMIUM, serve
 from conftest import REPO
 
 LIGHTHOUSE = REPO / ".lighthouse/node_modules/lighthouse/cli/index.js"
@@ -42,12 +42,9 @@ pytestmark = pytest.mark.skipif(os.environ.get("LIGHTHOUSE") != "1",
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
+def site(chromium, tmp_path_factory) -> Path:
     if not LIGHTHOUSE.is_file():
         pytest.skip(f"{LIGHTHOUSE.relative_to(REPO)} is missing: `make test-browser` installs it")
-    reason = install_chromium()
-    if reason:
-        pytest.skip(f"chromium is not installed and cannot be installed here: {reason}")
     output = tmp_path_factory.mktemp("lighthouse") / "_site"
     done = subprocess.run(["python", "-m", "builder", "build", "--frozen", "--dest", str(output)], cwd=REPO,
                           capture_output=True, text=True, timeout=300,

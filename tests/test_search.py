@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import Browser, Tab, install_chromium, serve
+from browser_support import Browser, Tab, serve
 from builder.site import search
 from conftest import run_build, write
 
@@ -105,10 +105,7 @@ def test_search_off_in_config_means_no_box_no_page_no_index(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tab(site, tmp_path_factory):
-    reason = install_chromium()
-    if reason:
-        pytest.skip(f"chromium is not installed and cannot be installed here: {reason}")
+def tab(site, chromium, tmp_path_factory):
     browser = Browser(tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield Tab(browser)
