@@ -221,11 +221,14 @@ def main() -> int:
     parser.add_argument("--only", default="gs", help="g: gallery rows, s: serve row (default: both)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="builder-bench-tutorials-"))
+    load = os.getloadavg()[0]
     try:
         if "g" in args.only:
             gallery_rows(work)
         if "s" in args.only:
             serve_rows(work)
+        NOTES.append(f"load average (1 min) at the start / end of the run: {load:.1f} / {os.getloadavg()[0]:.1f}"
+                     f" on {os.cpu_count()} cores (other work on the machine slows both sides)")
         write_results()
     finally:
         if args.keep:
