@@ -1,4 +1,4 @@
-"""Posts run as Ray tasks on a cluster: the same execution code as locally, in a fresh worker each.
+"""Posts run as Ray tasks on a cluster: the same execution code as locally, a fresh kernel each.
 
 The driver has already decided which posts must run (their cache keys are computed there); this
 backend ships only those, with the files they may read packed once into Ray's object store. Each
@@ -68,7 +68,7 @@ class RayBackend:
         ray = self.connected()
         self.files_ref = ray.put(files)
         for request, needs in zip(requests, resources):
-            task = remote_run.options(**needs)
+            task = REMOTE_RUNS[request.needs_gpu].options(**needs)
             self.pending[task.remote(request.post, request.options, self.files_ref)] = request
         while self.pending:
             done, _ = ray.wait(list(self.pending), num_returns=1, timeout=1.0)
@@ -176,7 +176,7 @@ def probe_body() -> dict:
     return {"builder": getattr(builder, "__version__", "?"), "host": socket.gethostname()}
 
 
-remote_run = None      # the Ray remote function, made on first connect (Ray is imported only then)
+REMOTE_RUNS: dict = {}    # needs a GPU -> Ray remote function, made on first connect (Ray imported then)
 
 
 def connect(address: str):
@@ -188,11 +188,14 @@ def connect(address: str):
         raise ConfigError("`--cluster` needs Ray, which is not installed", address,
                           "Install it with `pip install .[cluster]` (or requirements-cluster.txt).") from None
     init_bounded(ray, address)
-    global remote_run
-    if remote_run is None:
-        # A fresh worker process per post (max_calls=1), as Ray does for GPU tasks; a post whose
-        # worker dies is retried once elsewhere; an error in the post's code is returned, not raised.
-        remote_run = ray.remote(max_calls=1, max_retries=1, retry_exceptions=False)(remote_run_body)
+    if not REMOTE_RUNS:
+        # Every post's code runs in a kernel process of its own, started by the task. A GPU post's
+        # task also gets a fresh worker (max_calls=1, Ray's default for GPU tasks: the GPU memory
+        # is freed with the process); a CPU post's worker is reused, which saves starting Ray and
+        # importing the executor per post. A post whose worker dies is retried once, on a new
+        # worker; an error in the post's code is returned, not raised, so it is never retried.
+        for gpu, calls in ((True, 1), (False, 0)):
+            REMOTE_RUNS[gpu] = ray.remote(max_calls=calls, max_retries=1, retry_exceptions=False)(remote_run_body)
     check_workers(ray, address)
     return ray
 
@@ -216,13 +219,17 @@ def init_bounded(ray, address: str) -> None:
     outcome: list = []
 
     def init() -> None:
-        try:
-            if ray.is_initialized():     # an earlier build of this process (serve, tests) left it
-                ray.shutdown()
-            ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-            outcome.append(None)
-        except Exception as error:  # noqa: BLE001 - version mismatch, refused: told with the address
-            outcome.append(error)
+        for attempt in (1, 2):    # a busy head can fail to start its client server once
+            try:
+                if ray.is_initialized():     # an earlier build of this process (serve, tests) left it
+                    ray.shutdown()
+                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+                outcome.append(None)
+                return
+            except Exception as error:  # noqa: BLE001 - version mismatch, refused: told with the address
+                if attempt == 2 or "version" in str(error).lower():
+                    outcome.append(error)
+                    return
 
     thread = threading.Thread(target=init, daemon=True)
     thread.start()
