@@ -28,12 +28,13 @@ def notice(name: str, written_for: str, found: str) -> str:
 
 @pytest.fixture
 def other_versions(monkeypatch):
-    """Every patched library reports a version no patch was written for; notices start afresh."""
+    """Every patched library reports a version no patch was written for, decided afresh."""
     monkeypatch.setattr(patches, "library_version", lambda distribution: "0.0.1")
-    monkeypatch.setattr(patches, "_noticed", set())
+    monkeypatch.setattr(patches, "_decided", {})
 
 
-def test_every_patch_is_on_for_the_pinned_versions(capsys):
+def test_every_patch_is_on_for_the_pinned_versions(monkeypatch, capsys):
+    monkeypatch.setattr(patches, "_decided", {})
     assert all(patches.enabled(name) for name in patches.PATCHES)
     assert capsys.readouterr().err == ""
 

@@ -28,8 +28,8 @@ PATCHES: dict[str, tuple[str, tuple[str, ...]]] = {
     "atexit-run-handlers": ("python", ("3.11",)),
 }
 
-_noticed: set[str] = set()
-_notice_lock = threading.Lock()
+_decided: dict[str, bool] = {}     # patch name -> on; looking a version up takes a millisecond
+_lock = threading.Lock()
 
 
 def library_version(distribution: str) -> str | None:
@@ -44,17 +44,16 @@ def library_version(distribution: str) -> str | None:
 
 def enabled(name: str) -> bool:
     """Whether patch `name` applies to the installed library; says once on stderr when it does not."""
-    distribution, versions = PATCHES[name]
-    found = library_version(distribution)
-    if found in versions:
-        return True
-    with _notice_lock:
-        first = name not in _noticed
-        _noticed.add(name)
-    if first:
+    with _lock:
+        if name in _decided:
+            return _decided[name]
+        distribution, versions = PATCHES[name]
+        found = library_version(distribution)
+        _decided[name] = found in versions
+    if found not in versions:
         print(f"notice: patch {name} is off: it was written for {distribution} {' or '.join(versions)}, "
               f"not {found}; results are the same, only slower", file=sys.stderr)
-    return False
+    return found in versions
 
 
 # --------------------------------------------------------------------------- Python-Markdown
