@@ -38,7 +38,18 @@ class Declared(Mapping):
     def from_given(cls, given: Mapping[Any, Any]):
         """Typed view of `given`; unknown keys stay in the mapping (no checks here: see the readers)."""
         known = cls.by_name()
-        return cls(**{known[k].attribute: v for k, v in given.items() if k in known}, given=given)
+        # Built without __init__: a frozen dataclass's __init__ sets its ~40 fields one by one,
+        # which front matter parsing of every post would pay for.
+        values = cls.defaults() | {known[k].attribute: v for k, v in given.items() if k in known}
+        made = object.__new__(cls)
+        made.__dict__.update(values, given=given)
+        return made
+
+    @classmethod
+    @cache
+    def defaults(cls) -> dict[str, Any]:
+        """Every declared attribute with its default."""
+        return {d.attribute: d.default for d in declarations(cls)}
 
     @classmethod
     @cache
