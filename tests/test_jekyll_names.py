@@ -1,7 +1,7 @@
 """Jekyll's layout names and its URL case, as a moved Jekyll blog relies on them."""
 from __future__ import annotations
 
-from builder.core.urls import expand_permalink, slugify, tag_url
+from builder.core.urls import expand_permalink, post_slug, slugify, tag_url
 from builder.source.frontmatter import layout_names
 from builder.source.layouts import layout_file, with_jekyll_aliases
 from builder.render.templates import THEME_DIR
@@ -27,9 +27,14 @@ def test_post_and_page_render_with_single_unless_the_site_has_its_own():
 
 
 def test_post_urls_keep_the_file_names_case_as_jekyll_does():
-    slug = slugify("Closures-in-Javascript", cased=True)
+    slug = post_slug("Closures-in-Javascript")
     assert expand_permalink("date", datetime.datetime(2017, 8, 11), slug, ["Web Dev"]) == \
         "/web-dev/2017/08/11/Closures-in-Javascript.html"
+
+
+def test_post_slugs_turn_other_characters_into_dashes():
+    # Jekyll::Utils.slugify(x, mode: "pretty", cased: true) for these: Hello_World, a-b-c, v1.2
+    assert [post_slug(x) for x in ("Hello_World", "a b/c", "v1.2")] == ["Hello_World", "a-b-c", "v1.2"]
 
 
 def test_tags_are_still_lowercased():

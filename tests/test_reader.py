@@ -84,10 +84,10 @@ def test_date_and_slug_come_from_the_jekyll_file_name(tmp_path):
     assert post.url == "/2017/08/11/my-post.html"
 
 
-def test_file_name_slug_is_slugified(tmp_path):
+def test_file_name_keeps_its_case_in_the_url_as_in_jekyll(tmp_path):
     post = read(tmp_path, "2017-08-11-Hello_World.markdown", "text\n")
-    assert post.slug == "hello-world"
-    assert post.url == "/2017/08/11/hello-world.html"
+    assert post.slug == "hello-world"                      # names its asset folder
+    assert post.url == "/2017/08/11/Hello_World.html"      # Jekyll: Hello_World.html
 
 
 def test_front_matter_date_overrides_the_file_name(tmp_path):

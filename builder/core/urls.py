@@ -19,16 +19,20 @@ MAX_SLUG_BYTES = 150     # leaves room for an extension within MAX_SEGMENT
 PAGE_SUFFIXES = {".html", ".htm", ".xml", ".txt", ".json"}
 
 
-def slugify(text: str, cased: bool = False) -> str:
-    """Words joined by '-', lowercased unless `cased`; letters of any script (CJK included) are kept.
-
-    Jekyll keeps the case of a post's file name (or `slug:`) in its URL, but lowercases tags.
-    """
-    text = unicodedata.normalize("NFKC", text)
-    text = text if cased else text.lower()
+def slugify(text: str) -> str:
+    """Lowercase words joined by '-'; letters of any script (CJK included) are kept."""
+    text = unicodedata.normalize("NFKC", text).lower()
     words = re.findall(r"[^\W_]+", text)
     slug = "-".join(words).encode("utf-8")[:MAX_SLUG_BYTES].decode("utf-8", "ignore")
     return slug.strip("-")
+
+
+def post_slug(text: str) -> str:
+    """A post's URL segment from its file name or `slug:`, as Jekyll's `:title` makes it: case,
+    letters, digits, `_`, `.` and `~` kept, anything else a '-'. (Tags are lowercased: `slugify`.)"""
+    text = unicodedata.normalize("NFKC", text)
+    slug = re.sub(r"[^\w.~-]+", "-", text).encode("utf-8")[:MAX_SLUG_BYTES].decode("utf-8", "ignore")
+    return slug.strip("-.")
 
 
 def taxonomy_slug(name: str) -> str:

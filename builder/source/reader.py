@@ -16,7 +16,7 @@ from builder.source.frontmatter import check_front_matter, layout_names, split_f
 from builder.core.model import Block, CodeCell, Post, Prose
 from builder.core.schema import CellOptions, FrontMatter
 from builder.core.theme import template_dirs
-from builder.core.urls import expand_permalink, slugify
+from builder.core.urls import expand_permalink, post_slug, slugify
 
 POST_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<slug>.+)\.(?:md|markdown)$")
 FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*\{?(?P<lang>[\w+.-]*)\}?[^`]*$")
@@ -36,7 +36,7 @@ def read_post(site_dir: Path, path: Path, config: SiteConfig) -> Post:
 
 def url_slug(front: dict[str, Any], slug: str) -> str:
     """The slug in the post's URL: front matter `slug`, as in Jekyll, else the file name's."""
-    return slugify(str(front.get("slug") or slug), cased=True) or "post"
+    return post_slug(str(front.get("slug") or slug)) or "post"
 
 
 def read_pages(site_dir: Path, config: SiteConfig) -> list[Post]:
