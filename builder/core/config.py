@@ -46,9 +46,6 @@ SETTINGS = (
     Setting("bibliography", str, "", "BibTeX file (in the site folder) for `[@key]` citations, e.g. refs.bib."),
     Setting("citation-style", str, "author-year", "How citations read: author-year or numeric."),
     Setting("cite", bool, False, "Show \"Cite this post\" and Google Scholar citation_* tags on every post."),
-    Setting("bibliography", str, "", "BibTeX file (in the site folder) for `[@key]` citations, e.g. refs.bib."),
-    Setting("citation-style", str, "author-year", "How citations read: author-year or numeric."),
-    Setting("cite", bool, False, "Show \"Cite this post\" and Google Scholar citation_* tags on every post."),
     Setting("favicon", str, "", "Path or URL of the site's icon; the theme's assets/favicon.svg by default."),
 )
 KNOWN = {s.name: s for s in SETTINGS}
