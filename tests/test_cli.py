@@ -106,7 +106,7 @@ def test_builds_a_bare_posts_folder_from_any_working_directory(tmp_path):
     result = subprocess.run([sys.executable, "-m", "builder", "build", "--source", "../blog", "--dest", "out"],
                             cwd=elsewhere, capture_output=True, text=True, env={"PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
-    assert "built 15 files (15 rendered)" in result.stderr
+    assert "built 17 files (17 rendered)" in result.stderr   # with search/index.html and assets/js/search.js
     assert "Hello from a bare folder." in (elsewhere / "out/2020/01/01/a.html").read_text(encoding="utf-8")
     assert (elsewhere / "out/assets/css/main.css").read_bytes() == (REPO / "assets/css/main.css").read_bytes()
     assert sorted(p.name for p in (tmp_path / "blog").iterdir()) == [".build-cache", "posts"]

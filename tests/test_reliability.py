@@ -222,7 +222,9 @@ def test_sigint_while_the_site_is_put_in_place_finishes_that_step_first(tmp_path
     assert "2024/01/02/two.html" in committed
     again = cli.run("build")
     assert "(0 rendered)" in again.stderr             # the state was saved with the site
-    assert tree_bytes(tmp_path / "_site") == committed
+    # The search index, skipped by the interrupted build, is the one thing the next build adds.
+    pages = lambda tree: {path: data for path, data in tree.items() if not path.startswith("pagefind/")}  # noqa: E731
+    assert pages(tree_bytes(tmp_path / "_site")) == pages(committed)
 
 
 def test_a_signal_during_the_commit_step_waits_until_it_is_done():

@@ -179,7 +179,7 @@ def test_page_shows_no_date_and_is_a_website_for_open_graph(site):
     context = context_for(site)
     write(site / "pages/about.md", "---\ntitle: About\n---\nAbout me.\n")
     html = page_html(read_pages(site, context.config)[0], context)
-    assert ('<h1 class="page__title" itemprop="headline">About</h1>  </header>') in html
+    assert ('<h1 class="page__title" itemprop="headline" data-pagefind-meta="title">About</h1>  </header>') in html
     assert "page__meta" not in html and "page__date" not in html
     assert '<meta property="og:type" content="website">' in html
     assert '<meta property="og:url" content="https://example.org/blog/about/">' in html

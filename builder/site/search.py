@@ -56,10 +56,12 @@ def indexed(writer: Writer, config: SiteConfig, reporter: Reporter, stamp_file: 
     if not search_enabled(config):
         yield
         return
-    for path in sorted(bundle.rglob("*")) if bundle.is_dir() else ():
-        if path.is_file():
-            writer.keep(path.relative_to(writer.root).as_posix())
+    index_files = {path.relative_to(writer.root).as_posix()
+                   for path in (bundle.rglob("*") if bundle.is_dir() else ()) if path.is_file()}
+    for path in sorted(index_files):
+        writer.keep(path)
     yield
+    writer.kept -= index_files      # kept only from deletion: the page count leaves the index out
     stamp = pages_stamp(writer.root)
     if read_stamp(stamp_file) == stamp and (bundle / "pagefind-entry.json").is_file():
         return
