@@ -61,7 +61,7 @@ class Runs:
 
 def make_backend(build: SiteBuild) -> Backend:
     """The backend this build runs posts on (the local pool; a cluster backend would plug in here)."""
-    address = build.options.cluster or build.config.values.get("cluster")
+    address = build.options.cluster or build.config.cluster
     if address:       # imported here: a local build never imports Ray
         from builder.execute.ray_backend import RayBackend
         return RayBackend(address)
