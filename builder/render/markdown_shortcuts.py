@@ -35,7 +35,8 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "html": ("<",),
     "entity": ("&",),
     "em_strong": ("*", "_"),
-    "delimiter": ("~",),   # pymdownx.tilde's ~~struck~~ (no other pymdownx delimiter is loaded)
+    "delimiter": ("~",),
+    "builder_citation": ("[@",),   # builder/render/citations.py   # pymdownx.tilde's ~~struck~~ (no other pymdownx delimiter is loaded)
     # smarty's (kramdown typography), run by its own inline stage: see ShortcutsExtension.
     "smarty-ellipses": ("...",),
     "smarty-em-dashes": ("---",),

@@ -17,6 +17,7 @@ from builder.freeze.drift import compare_records
 from builder.freeze.records import (dump_record, executed_from_record, load_record_if_readable,
                                     make_record, record_path)
 from builder.core.model import ExecutedPost, Post
+from builder.core.errors import BuildError
 from builder.site.writer import remove_source_files, write_source_file
 
 if TYPE_CHECKING:
@@ -42,10 +43,13 @@ class Runs:
         keep_going = self.build.options.keep_going
         for outcome in self.outcomes:
             post = outcome.request.post
-            if outcome.error is None:
-                yield store_run(self.build, outcome)
+            try:
+                executed = stored(self.build, outcome)
+            except BuildError as error:
+                self.build.failed(post, error)
+            else:
+                yield executed
                 continue
-            self.build.failed(post, outcome.error)
             if not keep_going:
                 return
             fallback = last_good(post, self.build.options.source)
@@ -73,6 +77,13 @@ def make_backend(build: SiteBuild) -> Backend:
 def last_good(post: Post, source: Path) -> ExecutedPost | None:
     record = load_record_if_readable(source, post)
     return executed_from_record(post, record) if record else None
+
+
+def stored(build: SiteBuild, outcome: RunOutcome) -> ExecutedPost:
+    """The run's outputs once stored; its error, or the one storing met (disk full), is raised."""
+    if outcome.error is not None:
+        raise outcome.error
+    return store_run(build, outcome)
 
 
 def store_run(build: SiteBuild, outcome: RunOutcome) -> ExecutedPost:
