@@ -198,3 +198,9 @@ def test_the_helper_process_does_the_second_half_in_order():
     result = subprocess.run([sys.executable, "-c", HELPER_CHECK], capture_output=True, text=True, timeout=60,
                             env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
     assert result.returncode == 0, result.stderr
+
+
+def test_the_cache_belongs_to_the_code_of_every_stage():
+    from builder.site.incremental import PACKAGE_DIR, code_files
+    relative = {path.relative_to(PACKAGE_DIR).as_posix() for path in code_files()}
+    assert {"render/page.py", "core/urls.py", "site/build.py", "__init__.py"} <= relative

@@ -22,7 +22,7 @@ from builder.site.writer import WriteError, Writer, holds, remove_quietly, repla
 
 SCHEMA = 1
 CACHE_DIR = ".build-cache"
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]     # builder/, every stage
 
 
 @dataclass
@@ -66,11 +66,16 @@ def state_file(site_dir: Path, output: Path) -> Path:
 def build_fingerprint(site_dir: Path) -> str:
     """Changes when the builder's code or the site's configuration changes."""
     parts = [str(SCHEMA)]
-    for path in sorted(PACKAGE_DIR.glob("*.py")):
+    for path in code_files():
         parts.append(sha256(path.read_bytes()))
     config = site_dir / "_config.yml"
     parts.append(sha256(config.read_bytes()) if config.is_file() else "")
     return sha256("\n".join(parts))
+
+
+def code_files() -> list[Path]:
+    """The builder's own modules, in every stage folder: a change to any of them is a new builder."""
+    return sorted(PACKAGE_DIR.rglob("*.py"))
 
 
 def load_state(path: Path, fingerprint: str) -> IncrementalState:
