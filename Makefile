@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CLUSTER_STAMP := $(VENV)/.installed-cluster
 ARGS ?=
 TITLE ?=
 REMOTE ?= origin
@@ -14,7 +15,7 @@ site: $(STAMP)
 	$(PY) -m builder build $(ARGS)
 
 # The layering of builder/'s stages (pyproject.toml [tool.importlinter]), then every test.
-test: $(STAMP) browser
+test: $(STAMP) $(CLUSTER_STAMP) browser
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q $(ARGS)
 
@@ -71,3 +72,8 @@ $(STAMP): requirements.txt requirements-exec.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-exec.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Ray, for the cluster tests (a real local cluster); `make site` never needs it.
+$(CLUSTER_STAMP): $(STAMP) requirements-cluster.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-cluster.txt
+	touch $(CLUSTER_STAMP)
