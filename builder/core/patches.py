@@ -94,10 +94,7 @@ def _define_triggered_inline() -> type:
             self.all_triggers = tuple(sorted({t for chars in triggers.values() for t in chars}))
 
         def run(self, tree, ancestors=None):
-            registry = self.inlinePatterns
-            found = {registry.get_index_for_name(name): frozenset(chars)
-                     for name, chars in self.triggers.items() if name in registry}
-            self.patterns_in_order = [(registry[i], found.get(i)) for i in range(len(registry))]
+            self.patterns_in_order = _patterns_in_order(self.inlinePatterns, self.triggers)
             return super().run(tree, ancestors)
 
         # Overrides the base class's private __handleInline (its mangled name), which it calls
@@ -105,20 +102,32 @@ def _define_triggered_inline() -> type:
         def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
             if isinstance(data, util.AtomicString):
                 return data
-            # Matches only replace text with placeholders, which hold no trigger, so the set found
-            # here can only grow stale by excess: a pattern is then tried for nothing, never skipped.
-            present = {trigger for trigger in self.all_triggers if trigger in data}
-            apply_pattern = self._InlineProcessor__applyPattern
-            for index in range(patternIndex, len(self.patterns_in_order)):
-                pattern, triggers = self.patterns_in_order[index]
-                if triggers is not None and triggers.isdisjoint(present):
-                    continue
-                matched, start = True, 0
-                while matched:   # a pattern that matched is tried again after its match
-                    data, matched, start = apply_pattern(pattern, data, index, start)
-            return data
+            return _apply_triggered_patterns(self, data, patternIndex)
 
     return TriggeredInlineProcessor
+
+
+def _patterns_in_order(registry, triggers: dict[str, tuple[str, ...]]) -> list:
+    """Each inline pattern of the registry, in order, with its trigger characters (or None)."""
+    found = {registry.get_index_for_name(name): frozenset(chars)
+             for name, chars in triggers.items() if name in registry}
+    return [(registry[i], found.get(i)) for i in range(len(registry))]
+
+
+def _apply_triggered_patterns(processor, data: str, first: int) -> str:
+    """Apply the patterns from index `first` on, skipping those whose triggers are absent."""
+    # Matches only replace text with placeholders, which hold no trigger, so the set found
+    # here can only grow stale by excess: a pattern is then tried for nothing, never skipped.
+    present = {trigger for trigger in processor.all_triggers if trigger in data}
+    apply_pattern = processor._InlineProcessor__applyPattern
+    for index in range(first, len(processor.patterns_in_order)):
+        pattern, triggers = processor.patterns_in_order[index]
+        if triggers is not None and triggers.isdisjoint(present):
+            continue
+        matched, start = True, 0
+        while matched:   # a pattern that matched is tried again after its match
+            data, matched, start = apply_pattern(pattern, data, index, start)
+    return data
 
 
 # --------------------------------------------------------------------------- jupyter_client

@@ -166,9 +166,17 @@ class scratch_directory:
 
 def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
                  options: ExecutionOptions, progress: Progress, warm: WarmPool | None = None) -> None:
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    """Run the notebook's cells in one kernel; a failure is an ExecutionError naming the cell."""
     budget = Budget(options)
+    client = notebook_client(notebook, post, cells, scratch, options, progress, warm, budget)
+    execute_client(client, notebook, post, scratch, options, budget)
+
+
+def notebook_client(notebook, post: Post, cells: list[CodeCell], scratch: Path,
+                    options: ExecutionOptions, progress: Progress, warm: WarmPool | None,
+                    budget: Budget):
+    """An nbclient NotebookClient for the post that keeps `budget` and `progress` up to date."""
+    from nbclient import NotebookClient
 
     def on_cell_start(cell, cell_index, **_):
         budget.start()       # the post's budget starts once its kernel is up, not before
@@ -190,6 +198,13 @@ def run_notebook(notebook, post: Post, cells: list[CodeCell], scratch: Path,
         on_notebook_start=on_notebook_start,
         record_timing=False, startup_timeout=120, interrupt_on_timeout=False,
     )
+    return client
+
+
+def execute_client(client, notebook, post: Post, scratch: Path, options: ExecutionOptions,
+                   budget: Budget) -> None:
+    """Execute the client's notebook, turning each kind of failure into an ExecutionError."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     try:
         client.execute(cwd=str(scratch), env=kernel_env(), cleanup_kc=True)
     except CellTimeoutError:

@@ -1,22 +1,13 @@
-"""Warm kernels: start each post's kernel from a process that has already imported the heavy part.
+"""Warm kernels, the build's side: start each post's kernel from a process that has already
+imported the heavy part.
 
-A *zygote* is a Python process started once per build (per set of heavy modules) that imports
-ipykernel and the heavy modules the posts import (torch, numpy, matplotlib, ...) and then waits.
-jupyter_client starts a post's kernel as usual, but its command is a tiny launcher that asks the
-zygote over a Unix socket to fork a fresh kernel bound to jupyter_client's connection file, with
-the launcher's stdin/stdout/stderr, working directory and environment. The launcher forwards
-signals to the kernel and exits with the kernel's exit status; when the launcher is killed
-(jupyter_client kills its process group), the zygote kills the kernel. Every post still starts
-from a fresh interpreter state: each kernel is a fresh fork of a zygote that has only imported
-modules; nothing a post does reaches another post.
-
-The zygote never starts a thread before it forks (it checks), and forks the kernel before any
-kernel machinery (ZMQ, IOLoop, history) is created. When a zygote cannot be used, the launcher
-starts the normal kernel instead (`python -m ipykernel_launcher`), so a post never fails
-because of this module.
-
-This file is also the zygote's program (`python warm.py zygote SOCKET MODULE...`), so it imports
-nothing but the standard library at module level.
+This module guesses which heavy modules the posts import (warm_modules, guess_codes) and keeps
+the build's pool of zygotes (WarmPool): it starts one zygote per set of heavy modules and hands
+out kernel managers whose kernel command is the launcher; the zygote and the launcher
+themselves live in builder.execute.zygote. Every post still starts from a fresh interpreter
+state: each kernel is a fresh fork of a zygote that has only imported modules; nothing a post
+does reaches another post. When a zygote cannot be used, kernels start the usual way, so a
+post never fails because of this module.
 """
 from __future__ import annotations
 
@@ -24,10 +15,7 @@ import atexit
 import json
 import os
 import re
-import selectors
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,20 +24,14 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
+from builder.execute import zygote as zygote_program
+from builder.execute.zygote import LAUNCHER
+
 # Modules safe to import before fork (they start no threads on import) and slow to import.
 WARMABLE = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "pandas", "scipy", "torchvision")
 IMPORT_LINE = re.compile(r"^\s*(?:import\s+(?P<names>[\w., \t]+?)\s*(?:#.*)?$|"
                          r"from\s+(?P<package>[\w.]+)\s+import\s+(?P<imported>[\w, \t()]+))",
                          re.MULTILINE)
-# Environment variables that modules read when imported (ipykernel: JPY_PARENT_PID), so a
-# zygote serves only kernels whose environment agrees with its own on them.
-ENV_AT_START = ("PYTHON", "MPLBACKEND", "MPLCONFIGDIR", "OMP_", "MKL_", "OPENBLAS_", "CUDA_",
-                "LD_", "TORCH", "PYTORCH", "JPY_PARENT_PID", "NPY_", "NUMPY_")
-# What an ipykernel imports while it starts, beyond ipykernel.kernelapp (measured: 0.05 s).
-KERNEL_INIT_MODULES = ("ipykernel.debugger", "IPython.core.completerlib",
-                       "IPython.extensions.storemagic", "IPython.core.debugger", "psutil")
-FORWARDED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
-MESSAGE = 1 << 20      # largest request (argv, cwd, environment) a launcher may send
 
 
 def warm_modules(code: str) -> list[str]:
@@ -99,288 +81,6 @@ def guess_codes(site_dir: Path, only: Callable[[Path], bool] = lambda path: True
             continue
     return [code for code in codes if code.strip()]
 
-
-# --------------------------------------------------------------------------- the launcher
-# Run by jupyter_client as the kernel command: `python -I -S -c LAUNCHER SOCKET -f CONNECTION ...`.
-# Standard library only, no site: it starts in about 15 ms.
-LAUNCHER = r'''
-import json, os, signal, socket, sys
-path, argv = sys.argv[1], sys.argv[2:]
-
-def cold():
-    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
-
-pending, child = [], []
-def forward(signum, frame):
-    if child:
-        try:
-            os.killpg(child[0], signum)
-        except OSError:
-            pass
-    else:
-        pending.append(signum)
-for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-               signal.SIGUSR1, signal.SIGUSR2):
-    signal.signal(signum, forward)
-try:
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    conn.connect(path)
-    request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
-    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-    reply = conn.recv(4096).decode().split(" ", 1)
-except OSError:
-    reply = ["refused"]
-if reply[0] != "pid":
-    cold()
-child.append(int(reply[1]))
-for signum in pending:
-    forward(signum, None)
-while True:
-    try:
-        message = conn.recv(4096).decode()
-        break
-    except InterruptedError:
-        continue
-code = int(message.split()[1]) if message.startswith("exit ") else 1
-if code < 0:                     # end as the kernel did (SIGKILL cannot be handled: no reset)
-    if -code not in (signal.SIGKILL, signal.SIGSTOP):
-        signal.signal(-code, signal.SIG_DFL)
-    os.kill(os.getpid(), -code)
-sys.exit(code)
-'''
-
-
-# --------------------------------------------------------------------------- the zygote
-
-def serve(path: str, modules: list[str]) -> None:
-    """Import the kernel machinery and `modules`, then fork a kernel for each launcher."""
-    del sys.path[0]               # this file's folder, as ipykernel_launcher drops its own
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path)
-    listener.listen(64)           # launchers wait in the backlog while the imports run
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))      # nothing forked yet
-    problem, imported = prepare(modules)
-    Zygote(listener, problem, imported).run()
-
-
-def prepare(modules: list[str]) -> tuple[str | None, frozenset[str]]:
-    """Import what every kernel needs, then the heavy modules; why forking is unsafe, if it is.
-
-    Returns the problem (None when forking is safe) and the modules the heavy imports added:
-    a cold kernel would have imported those for the post, so the package report counts them.
-    """
-    import importlib
-    try:
-        importlib.import_module("ipykernel.kernelapp")
-    except Exception as error:  # noqa: BLE001 - any failure means: start kernels the usual way
-        return f"ipykernel cannot be imported ({error!r})", frozenset()
-    for name in KERNEL_INIT_MODULES:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - only a head start; the kernel imports what it needs
-            pass
-    before = set(sys.modules)
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception as error:  # noqa: BLE001
-            return f"{name} cannot be imported ({error!r})", frozenset()
-    threads = threads_after_fork()
-    if threads != 1:
-        return f"importing {', '.join(modules)} left {threads - 1} thread(s) running", frozenset()
-    return None, frozenset(set(sys.modules) - before)
-
-
-def threads_after_fork() -> int:
-    """Threads still running once a fork's prepare handlers have run.
-
-    OpenBLAS (numpy) starts its thread pool on import, but stops it before each fork and the
-    child starts its own on first use; a thread that survives a trial fork would be copied
-    nowhere while its locks stay taken in the child, so the zygote must not fork then.
-    """
-    if thread_count() == 1:
-        return 1
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    return thread_count()
-
-
-def thread_count() -> int:
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return threading.active_count()
-
-
-class Zygote:
-    """The zygote's loop: accept launchers, fork kernels, report their exit, kill orphans."""
-
-    def __init__(self, listener: socket.socket, problem: str | None, imported: frozenset[str]):
-        self.listener = listener
-        self.problem = problem
-        self.imported = imported
-        self.env = {k: v for k, v in os.environ.items() if k.startswith(ENV_AT_START)}
-        self.kernels: dict[int, socket.socket] = {}     # pid -> its launcher's connection
-        self.selector = selectors.DefaultSelector()
-        self.wakeup_r, self.wakeup_w = os.pipe()
-        os.set_blocking(self.wakeup_w, False)
-
-    def run(self) -> None:
-        signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.signal(signal.SIGTERM, lambda *_: (self.stop(), os._exit(0)))
-        signal.set_wakeup_fd(self.wakeup_w)
-        self.selector.register(self.listener, selectors.EVENT_READ, "accept")
-        self.selector.register(self.wakeup_r, selectors.EVENT_READ, "child")
-        self.selector.register(sys.stdin, selectors.EVENT_READ, "parent")
-        while True:
-            for key, _ in self.selector.select():
-                if key.data == "parent" and not os.read(sys.stdin.fileno(), 1024):
-                    self.stop()                 # the build is over (or gone)
-                    os._exit(0)
-                if key.data == "accept":
-                    self.accept()
-                elif key.data == "child":
-                    os.read(self.wakeup_r, 1024)
-                    self.reap()
-                elif isinstance(key.data, int):
-                    self.launcher_gone(key.data, key.fileobj)
-
-    def accept(self) -> None:
-        conn, _ = self.listener.accept()
-        try:
-            message, fds, _, _ = socket.recv_fds(conn, MESSAGE, 3)
-            request = json.loads(message)
-        except (OSError, ValueError):
-            conn.close()
-            return
-        reason = self.problem or self.refusal(request, fds)
-        if reason:
-            try:
-                conn.send(f"refused {reason}".encode())
-            except OSError:
-                pass
-            conn.close()
-        else:
-            signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)    # until the child resets
-            pid = os.fork()                                         # the zygote's handlers
-            if pid == 0:
-                self.become_kernel(request, fds, conn)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
-            self.kernels[pid] = conn
-            self.selector.register(conn, selectors.EVENT_READ, pid)
-            try:
-                conn.send(f"pid {pid}".encode())
-            except OSError:                 # the launcher was killed meanwhile
-                self.launcher_gone(pid, conn)
-        for fd in fds:
-            os.close(fd)
-
-    def refusal(self, request: dict, fds: list[int]) -> str | None:
-        if len(fds) != 3:
-            return "the launcher sent no standard streams"
-        env = {k: v for k, v in request["env"].items() if k.startswith(ENV_AT_START)}
-        if env != self.env:
-            return "the kernel's environment differs from the zygote's"
-        return None
-
-    def launcher_gone(self, pid: int, conn: socket.socket) -> None:
-        """The launcher exited or was killed: its kernel must go too (as in a process group)."""
-        self.selector.unregister(conn)
-        conn.close()
-        self.kernels[pid] = None
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-    def reap(self) -> None:
-        while self.kernels:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            conn = self.kernels.pop(pid, None)
-            if conn is not None:
-                self.selector.unregister(conn)
-                try:
-                    conn.send(f"exit {os.waitstatus_to_exitcode(status)}".encode())
-                except OSError:
-                    pass
-                conn.close()
-
-    def stop(self) -> None:
-        for pid in list(self.kernels):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-    def become_kernel(self, request: dict, fds: list[int], conn: socket.socket) -> None:
-        """In the forked child: look like `python -m ipykernel_launcher ARGV`, run, never return."""
-        code = 1
-        try:
-            os.setsid()                 # its own process group, killed as a whole
-            signal.set_wakeup_fd(-1)
-            for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-                signal.signal(signum, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
-            self.selector.close()
-            for sock in (self.listener, conn, *filter(None, self.kernels.values())):
-                sock.close()
-            for fd in (self.wakeup_r, self.wakeup_w):
-                os.close(fd)
-            for target, fd in enumerate(fds):
-                os.dup2(fd, target)
-                os.close(fd)
-            os.chdir(request["cwd"])
-            os.environ.clear()
-            os.environ.update(request["env"])
-            code = run_kernel(request["argv"], self.imported)
-        except SystemExit as error:
-            code = error.code if isinstance(error.code, int) else (0 if error.code is None else 1)
-        except BaseException:  # noqa: BLE001 - report, then leave with an error status
-            import traceback
-            traceback.print_exc()
-        finally:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except Exception:  # noqa: BLE001
-                    pass
-            os._exit(code)
-
-
-def run_kernel(argv: list[str], imported: frozenset[str]) -> int:
-    """Start ipykernel as ipykernel_launcher would, with fresh random state."""
-    import atexit
-    import types
-    from ipykernel import kernelapp
-    launcher = os.path.join(os.path.dirname(os.path.dirname(kernelapp.__file__)),
-                            "ipykernel_launcher.py")
-    sys.argv = [launcher, *argv]
-    reseed()
-    marker = types.ModuleType("_builder_warm")
-    marker.imported = imported      # what the zygote imported, for the package report
-    sys.modules["_builder_warm"] = marker
-    code = 0
-    try:
-        kernelapp.launch_new_instance()
-    except SystemExit as error:
-        code = error.code if isinstance(error.code, int) else 0
-    atexit._run_exitfuncs()     # private: the pool starts no zygote where the patch is off
-    return code
-
-
-def reseed() -> None:
-    """Draw fresh entropy where a fresh import would (`random` does this itself after fork)."""
-    numpy_random = sys.modules.get("numpy.random")
-    if numpy_random is not None:
-        numpy_random.seed()
 
 
 # --------------------------------------------------------------------------- the build's side
@@ -445,9 +145,10 @@ class WarmPool:
             {"argv": argv, "display_name": "Python 3 (warm)", "language": "python",
              "interrupt_mode": "signal"}), encoding="utf-8")
         with open(self.folder / f"{name}.log", "wb") as log:
-            zygote = subprocess.Popen([sys.executable, __file__, "zygote", str(socket_path), *modules],
-                                      env=self.env, stdin=subprocess.PIPE, stdout=log, stderr=log,
-                                      cwd=self.folder, start_new_session=True)
+            program = [sys.executable, zygote_program.__file__, "zygote", str(socket_path)]
+            zygote = subprocess.Popen([*program, *modules], env=self.env, stdin=subprocess.PIPE,
+                                      stdout=log, stderr=log, cwd=self.folder,
+                                      start_new_session=True)
         return name, zygote
 
     def kernel_manager(self, code: str, kernel: str, config):
@@ -545,6 +246,3 @@ def start_warm_pool(codes: Iterable[str], env: dict[str, str] | None = None,
         pool.start(modules)
     return pool
 
-
-if __name__ == "__main__" and sys.argv[1:2] == ["zygote"]:
-    serve(sys.argv[2], sys.argv[3:])

@@ -29,34 +29,46 @@ def rst_to_markdown(text: str, levels: list[str]) -> tuple[str, list[str]]:
     lines, out, notes = text.split("\n"), [], []
     index = 0
     while index < len(lines):
-        line = lines[index]
-        heading = heading_at(lines, index)
-        if heading:
-            title, style, used = heading
-            if style not in levels:
-                levels.append(style)
-            out.append("#" * min(levels.index(style) + 1, 6) + " " + inline(title))
-            index += used
-            continue
-        directive = DIRECTIVE.match(line)
-        if directive:
-            block, index = indented_block(lines, index + 1)
-            out.extend(directive_markdown(directive["name"], directive["argument"].strip(), block, notes))
-            continue
-        if COMMENT.match(line):
-            _, index = indented_block(lines, index + 1)
-            if not TARGET.match(line) and line.strip() != "..":
-                notes.append(f"dropped the RST comment {line.strip()!r}")
-            continue
-        if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
-            block, index = indented_block(lines, index + 1)
-            prose = line.rstrip()[:-2].rstrip()
-            out.extend([inline(prose) + ":", ""] if prose else [])
-            out.extend(fence("text", block) + [""])
-            continue
-        out.append(inline(re.sub(r"^(\s*)#\.(\s)", r"\g<1>1.\2", line)))
-        index += 1
+        converted, index = construct_markdown(lines, index, levels, notes)
+        out.extend(converted)
     return "\n".join(single_blank_lines(out)).strip("\n"), notes
+
+
+def construct_markdown(lines: list[str], index: int, levels: list[str],
+                       notes: list[str]) -> tuple[list[str], int]:
+    """The Markdown lines for the RST construct starting at lines[index], and the index after it."""
+    line = lines[index]
+    heading = heading_at(lines, index)
+    if heading:
+        title, style, used = heading
+        return [heading_markdown(title, style, levels)], index + used
+    directive = DIRECTIVE.match(line)
+    if directive:
+        block, index = indented_block(lines, index + 1)
+        argument = directive["argument"].strip()
+        return directive_markdown(directive["name"], argument, block, notes), index
+    if COMMENT.match(line):
+        _, index = indented_block(lines, index + 1)
+        if not TARGET.match(line) and line.strip() != "..":
+            notes.append(f"dropped the RST comment {line.strip()!r}")
+        return [], index
+    if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
+        block, index = indented_block(lines, index + 1)
+        return literal_block_markdown(line, block), index
+    return [inline(re.sub(r"^(\s*)#\.(\s)", r"\g<1>1.\2", line))], index + 1
+
+
+def heading_markdown(title: str, style: str, levels: list[str]) -> str:
+    """A Markdown heading ranked by when its RST style first appeared (`levels` is updated)."""
+    if style not in levels:
+        levels.append(style)
+    return "#" * min(levels.index(style) + 1, 6) + " " + inline(title)
+
+
+def literal_block_markdown(line: str, block: list[str]) -> list[str]:
+    """A paragraph ending in `::` (its prose, colon kept once) and the literal block after it."""
+    prose = line.rstrip()[:-2].rstrip()
+    return ([inline(prose) + ":", ""] if prose else []) + fence("text", block) + [""]
 
 
 def single_blank_lines(lines: list[str]) -> list[str]:
