@@ -32,6 +32,7 @@ MAX_HTML_OUTPUT = 200_000      # characters; a whole DataFrame printed as HTML s
 PUBLISHED_BRANCH = "gh-pages"    # where `make publish` puts the site, notebooks included
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z0-9_']+")
+SITE_LISTS = re.compile(r"\bsite\s*(\.\s*(posts|tags|categories)\b|\[)")
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,44 @@ class RenderContext:
     config: SiteConfig
     posts_by_name: Mapping[str, str]     # post file stem -> site-relative URL
     site_dir: Path = Path(".")           # where `bibliography:` files are found
+    posts: tuple[Post, ...] = ()         # published posts, newest first
 
     @functools.cached_property
     def site(self) -> dict[str, Any]:
         """`site` for templates and Liquid; made once, since every cell output reads it."""
         return dict(self.config.values, baseurl=self.config.base, url=self.config.site_url)
+
+    @functools.cached_property
+    def site_with_lists(self) -> dict[str, Any]:
+        """`site` plus Jekyll's `site.posts`, `site.tags` and `site.categories`, for Liquid that loops
+        over them; made once, and only when some post's prose mentions them."""
+        posts = [listed_post(post) for post in self.posts]
+        return dict(self.site, posts=posts, tags=grouped(posts, "tags"), categories=grouped(posts, "categories"))
+
+    @functools.cached_property
+    def site_lists_stamp(self) -> str:
+        """What `site_with_lists` shows of every post, for the render key of the pages that use it."""
+        return repr([sorted(post.items()) for post in self.site_with_lists["posts"]])
+
+
+def shows_site_lists(post: Post) -> bool:
+    """Whether the post's prose names `site.posts`, `site.tags` or `site.categories` (or indexes `site`)."""
+    return any(isinstance(block, Prose) and SITE_LISTS.search(block.text) for block in post.blocks)
+
+
+def listed_post(post: Post) -> dict[str, Any]:
+    """A post as Jekyll's `site.posts` gives it: front matter keys, then what rendering computed."""
+    return dict(post.front_matter, title=post.title, url=post.url, date=post.date, excerpt=excerpt_of(post),
+                tags=as_list(post.get("tags")), categories=as_list(post.get("categories")))
+
+
+def grouped(posts: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    """name -> its posts, newest first; names in the order the oldest posts first use them, as Jekyll."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for post in reversed(posts):
+        for name in post[key]:
+            groups.setdefault(str(name), []).insert(0, post)
+    return groups
 
 
 def markup():
@@ -133,7 +167,7 @@ def liquid_context(post: Post, context: RenderContext, toc_requests: list) -> Li
         return render_include(name, attributes, where, context, page=dict(post.front_matter))
 
     return LiquidContext(
-        site=context.site, page=dict(post.front_matter, title=post.title, url=post.url),
+        site=context.site_with_lists if shows_site_lists(post) else context.site, page=dict(post.front_matter, title=post.title, url=post.url),
         include=include, base=context.config.base, site_url=context.config.site_url,
         resolve_post=lambda name: link_to(context.posts_by_name.get(name), context),
         resolve_link=lambda path: link_to(context.posts_by_name.get(stem_of(path)), context),

@@ -28,7 +28,7 @@ from builder.render.citations import bibliography_stamp
 from builder.render.listings import (neighbours, render_home, render_site_files, render_taxonomy_pages,
                                      sort_posts, summary)
 from builder.render.notebook import export_notebook, notebook_path
-from builder.render.page import RenderContext, markup, offers_notebook, render_post
+from builder.render.page import RenderContext, markup, offers_notebook, render_post, shows_site_lists
 from builder.render.templates import make_environment
 from builder.site.incremental import (IncrementalState, RenderPlan, build_fingerprint, file_stat, load_state,
                                       render_key, render_plan, save_state, state_file)
@@ -132,10 +132,11 @@ class SiteBuild:
 def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, sources: Sources,
                 cache: Cache, warm: WarmPool | None) -> SiteBuild:
     """The shared state of a build; unreadable sources are reported as failures already."""
-    context = RenderContext(make_environment(options.source, config), config,
-                            posts_by_name(sources.posts + sources.pages), site_dir=options.source)
-    plan = render_plan(cache.previous, cache.state, context.env, Writer(options.output))
     ordered = sort_posts(sources.posts)
+    context = RenderContext(make_environment(options.source, config), config,
+                            posts_by_name(sources.posts + sources.pages), site_dir=options.source,
+                            posts=tuple(ordered))
+    plan = render_plan(cache.previous, cache.state, context.env, Writer(options.output))
     build = SiteBuild(options, config, reporter, context, plan, ordered, neighbours(ordered), BuildResult(), warm)
     for error in sources.unreadable:
         build.result.failures.append(error)
@@ -295,7 +296,8 @@ def post_page_key(executed: ExecutedPost, build: SiteBuild) -> str:
     if "{% include" in text or "{%- include" in text:
         templates |= {name for name in plan.graph.names if name.startswith("includes/")}
     names = sorted(context.posts_by_name.items()) if "post_url" in text or "link" in text else ()
-    return render_key(source, executed.results, executed.provenance, links, names,
+    lists = context.site_lists_stamp if shows_site_lists(post) else ()
+    return render_key(source, executed.results, executed.provenance, links, names, lists,
                       plan.graph.fingerprint(templates), bibliography_stamp(post, context.config, context.site_dir))
 
 
