@@ -108,7 +108,12 @@ class RenderContext:
 
 def shows_site_lists(post: Post) -> bool:
     """Whether the post's prose names `site.posts`, `site.tags` or `site.categories` (or indexes `site`)."""
-    return any(isinstance(block, Prose) and SITE_LISTS.search(block.text) for block in post.blocks)
+    return any(isinstance(block, Prose) and mentions_site_lists(block.text) for block in post.blocks)
+
+
+def mentions_site_lists(text: str) -> bool:
+    # Substring checks first: the regex, with its leading \b, scans slowly, and most prose has no Liquid.
+    return ("{{" in text or "{%" in text) and "site" in text and SITE_LISTS.search(text) is not None
 
 
 def listed_post(post: Post) -> dict[str, Any]:
