@@ -131,3 +131,17 @@ def test_editing_the_bibliography_renders_the_citing_post_again(tmp_path):
 def test_the_description_leaves_the_citations_out(tmp_path):
     html = built_page(make_site(tmp_path))
     assert '<meta name="description" content="Transformers build on deep learning.">' in html
+
+
+def test_a_chinese_site_titles_its_references_and_bibtex_in_chinese(tmp_path):
+    html = built_page(make_site(tmp_path, config="lang: zh-CN\n"))
+    assert '<h2 id="references-title">参考文献</h2>' in html
+    assert '<h2 id="cite-this-title">引用本文</h2>' in html
+
+
+def test_every_ui_string_has_an_english_and_a_chinese_text():
+    import yaml
+    from conftest import REPO
+    table = yaml.safe_load((REPO / "templates" / "data" / "ui-text.yml").read_text(encoding="utf-8"))
+    assert sorted(table["en"]) == sorted(table["zh"])
+    assert {"references", "cite_this", "show_code"} <= set(table["en"])
