@@ -450,6 +450,35 @@ def machine_info() -> list[str]:
     return info
 
 
+# Benchmarks with tables of their own: each writes bench/<name>-results.md; the row says whether it ran.
+COMPANIONS = [
+    ("f", "stress.py", "faulty builds under `timeout`", "exit ≤ 2 s after the end of work or a signal; no process left"),
+    ("g", "schedule.py", "24 sleep posts `-j 2`, longest first; 200-post, 15-worker simulation",
+     "makespan ≤ 1.15x max(longest, total/2)"),
+    ("h", "cluster.py", "the same posts and the tutorial on a local Ray cluster",
+     "≤ 1.15x max(longest, total/3); ≤ 0.4x local -j 1; tutorial ≤ 1.3x local"),
+    ("i", "tutorials.py", "PyTorch tutorials vs sphinx-gallery; serve code edit",
+     "cold ≤ 0.6x; prose edit 0 executed; serve ≤ 0.5x cold --force"),
+    ("j", "search_fetch.py", "bytes one search query fetches, 1,000-post corpus", "≤ 1/10 of the corpus text"),
+]
+COMPANION_TIMEOUT = 3600    # seconds; the tutorials row alone builds a dozen real tutorials twice
+
+
+def run_companion(letter: str, script: str, scenario: str, target: str) -> None:
+    """Run one companion benchmark and add a row that points at its own results table."""
+    try:
+        done = subprocess.run([PY, str(REPO / "bench" / script)], cwd=REPO, capture_output=True,
+                              timeout=COMPANION_TIMEOUT)
+        outcome = "ran" if done.returncode == 0 else f"exit {done.returncode}"
+        lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
+        last = lines[-1].replace("|", "/")[:200] if lines else ""
+    except subprocess.TimeoutExpired:
+        outcome, last = f"stopped after {COMPANION_TIMEOUT} s", ""
+    results = f"bench/{script.removesuffix('.py')}-results.md"
+    row(f"{letter}. {scenario} (bench/{script})", results if (REPO / results).exists() else "printed only",
+        "1", target, outcome, last)
+
+
 def write_results(info: list[str], quick: bool, per_post: dict[int, float]) -> Path:
     lines = ["# builder benchmark results", "",
              f"`python bench/run.py{' --quick' if quick else ''}`; see bench/README.md for the scenarios.", "",
@@ -468,7 +497,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark builder (see bench/README.md).")
     parser.add_argument("--quick", action="store_true", help="render-only scale at N=1000 only")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
-    parser.add_argument("--only", default="abcdef", help="scenario letters to run (default: abcdef)")
+    parser.add_argument("--only", default="abcdefghij", help="scenario letters to run (default: all, abcdefghij)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="builder-bench-"))
     info = machine_info()
@@ -491,10 +520,9 @@ def main() -> int:
                     f"{per_post[1000] * 1000:.1f} vs {per_post[10000] * 1000:.1f} ms/post")
             else:
                 row("e. per-post time N=10000 / N=1000", "not measured (--quick)", "-", "≤ 1.2x", "n/a")
-        if "f" in args.only:
-            stress = subprocess.run([PY, str(REPO / "bench" / "stress.py")], cwd=REPO, capture_output=True)
-            row("f. faulty builds under `timeout` (bench/stress.py)", "bench/stress-results.md", "1 each",
-                "exit ≤ 2 s after the end of work or a signal; no process left", verdict(stress.returncode == 0))
+        for letter, script, scenario, target in COMPANIONS:
+            if letter in args.only:
+                run_companion(letter, script, scenario, target)
     finally:
         path = write_results(info, args.quick, per_post)
         print(f"\nwrote {path.relative_to(REPO)}; scratch folder {work}"
