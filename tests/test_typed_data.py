@@ -61,6 +61,28 @@ def test_every_configuration_problem_is_reported_together(tmp_path: Path):
         "Write the repository as owner/name, e.g. `repository: octocat/blog`.")
 
 
+def test_site_settings_are_typed_attributes_with_declared_defaults_and_keep_custom_keys():
+    config = validate_config({"cite": True, "citation-style": "numeric", "github_username": "ann",
+                              "author": {"name": "Ann"}, "timeout": None}, "_config.yml")
+    assert (config.cite, config.citation_style, config.timeout, config.search) == (True, "numeric", 600, True)
+    assert config.author == {"name": "Ann", "bio": "", "avatar": ""}
+    # Liquid's site.* sees every key by the name the file uses, declared or not
+    assert config.values["citation-style"] == "numeric" and config.values["github_username"] == "ann"
+    assert validate_config({}, "_config.yml").comments == {} and config.comments is not \
+        validate_config({}, "_config.yml").comments
+
+
+def test_a_bad_citation_style_and_a_flag_that_is_not_true_or_false_are_reported_together():
+    with pytest.raises(ConfigError) as caught:
+        validate_config({"cite": "yes", "citation-style": "apa"}, "_config.yml")
+    assert str(caught.value) == (
+        "_config.yml: `cite` must be true or false, not 'yes' "
+        "(Show \"Cite this post\" and Google Scholar citation_* tags on every post.); "
+        "`citation-style` 'apa' is not one of author-year, numeric\n"
+        "  Hint: Fix the listed keys; see the README for each key's type. "
+        "Write `citation-style: author-year` or `citation-style: numeric`.")
+
+
 def test_a_bad_repository_alone_stops_the_build_when_the_config_is_read(tmp_path: Path):
     with pytest.raises(ConfigError) as caught:
         validate_config({"repository": "octocat"}, "_config.yml")

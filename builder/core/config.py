@@ -5,7 +5,7 @@ import fnmatch
 import functools
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -15,44 +15,68 @@ import yaml
 
 from builder.core.errors import ConfigError, Location
 from builder.core.dates import first_bad_date_line
+from builder.core.schema import Declaration, Declared, declarations, fits, key
 from builder.core.kramdown_settings import kramdown_settings, unused_keys
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    kind: type | tuple[type, ...]
-    default: Any
-    help: str
+@dataclass(frozen=True, eq=False)
+class SiteConfig(Declared):
+    """Validated settings from `_config.yml`, each declared once: its types, default and help.
+
+    Typed attributes (`config.title`, `config.citation_style`) hold the values with defaults
+    filled in; `values` is every key by the name the file uses, unknown keys included, so that
+    Liquid's and the templates' `site.*` can read a site's own keys.
+    """
+
+    title: str = key((str,), "Untitled site", "The site's name, shown in the masthead and the feed.")
+    description: str = key((str,), "", "One sentence about the site, for search engines and the feed.")
+    url: str = key((str,), "", "Scheme and host of the published site, e.g. https://user.github.io.")
+    baseurl: str = key((str,), "", "Path the site lives under, e.g. /blog for a GitHub project site.")
+    author: dict = key((dict,), {}, "Site author: name, bio, avatar, links.")
+    lang: str = key((str,), "en", "Language of the pages, e.g. en or zh-CN.")
+    permalink: str = key((str,), "date", "URL pattern of posts: date, pretty, none or a pattern.")
+    timezone: str = key((str,), "UTC", "Time zone of dates written without one.")
+    paginate: int = key((int,), 10, "Posts per page on the home page.")
+    navigation: list = key((list,), [], "Masthead links: a list of {title, url}.")
+    timeout: int = key((int,), 600, "Seconds one code cell may run before it is stopped.")
+    post_timeout: int = key((int,), 3600, "Seconds a whole post may run before it is stopped.")
+    comments: dict = key((dict,), {}, "Comments provider settings; off unless `provider` is set.")
+    repository: str = key((str,), "", "GitHub repository owner/name, for notebook links.")
+    exclude: list = key((list,), [], "Files, folders and glob patterns (from the site folder) left out of the site.")
+    cluster: str = key((str,), "", "Ray cluster posts run on (ray://HOST:PORT or auto); `--cluster` overrides it.")
+    bibliography: str = key((str,), "", "BibTeX file (in the site folder) for `[@key]` citations, e.g. refs.bib.")
+    citation_style: str = key((str,), "author-year", "How citations read: author-year or numeric.",
+                              name="citation-style")
+    cite: bool = key((bool,), False, "Show \"Cite this post\" and Google Scholar citation_* tags on every post.")
+    favicon: str = key((str,), "", "Path or URL of the site's icon; the theme's assets/favicon.svg by default.")
+    search: bool = key((bool,), True, "false to build the site without a search index and search page.")
+    given: Mapping[Any, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_checked(cls, raw: Mapping[str, Any]) -> "SiteConfig":
+        """Settings from a `_config.yml` mapping whose problems were already reported (None: unset)."""
+        given = {key: value for key, value in raw.items() if value is not None}
+        made = cls.from_given(given)
+        attributes = made.__dict__
+        attributes["author"] = {"name": "", "bio": "", "avatar": ""} | attributes["author"]
+        attributes["comments"] = dict(attributes["comments"])
+        attributes["values"] = {d.name: attributes[d.attribute] for d in declarations(cls)} \
+            | {key: value for key, value in given.items() if key not in cls.by_name()}
+        return made
+
+    @property
+    def site_url(self) -> str:
+        return self.url.rstrip("/")
+
+    @property
+    def base(self) -> str:
+        return normalise_baseurl(self.baseurl)
 
 
-SETTINGS = (
-    Setting("title", str, "Untitled site", "The site's name, shown in the masthead and the feed."),
-    Setting("description", str, "", "One sentence about the site, for search engines and the feed."),
-    Setting("url", str, "", "Scheme and host of the published site, e.g. https://user.github.io."),
-    Setting("baseurl", str, "", "Path the site lives under, e.g. /blog for a GitHub project site."),
-    Setting("author", dict, {}, "Site author: name, bio, avatar, links."),
-    Setting("lang", str, "en", "Language of the pages, e.g. en or zh-CN."),
-    Setting("permalink", str, "date", "URL pattern of posts: date, pretty, none or a pattern."),
-    Setting("timezone", str, "UTC", "Time zone of dates written without one."),
-    Setting("paginate", int, 10, "Posts per page on the home page."),
-    Setting("navigation", list, [], "Masthead links: a list of {title, url}."),
-    Setting("timeout", int, 600, "Seconds one code cell may run before it is stopped."),
-    Setting("post_timeout", int, 3600, "Seconds a whole post may run before it is stopped."),
-    Setting("comments", dict, {}, "Comments provider settings; off unless `provider` is set."),
-    Setting("repository", str, "", "GitHub repository owner/name, for notebook links."),
-    Setting("exclude", list, [], "Files, folders and glob patterns (from the site folder) left out of the site."),
-    Setting("cluster", str, "", "Ray cluster posts run on (ray://HOST:PORT or auto); `--cluster` overrides it."),
-    Setting("bibliography", str, "", "BibTeX file (in the site folder) for `[@key]` citations, e.g. refs.bib."),
-    Setting("citation-style", str, "author-year", "How citations read: author-year or numeric."),
-    Setting("cite", bool, False, "Show \"Cite this post\" and Google Scholar citation_* tags on every post."),
-    Setting("favicon", str, "", "Path or URL of the site's icon; the theme's assets/favicon.svg by default."),
-)
-KNOWN = {s.name: s for s in SETTINGS}
 # Keys Jekyll sites commonly carry that we accept without use.
 TOLERATED = {"markdown", "theme", "remote_theme", "plugins", "include", "encoding", "locale",
              "name", "subtitle", "email", "logo", "github_username", "twitter_username",
-             "minimal_mistakes_skin", "search", "footer", "defaults", "collections", "kramdown",
+             "minimal_mistakes_skin", "footer", "defaults", "collections", "kramdown",
              "future", "show_drafts", "excerpt_separator", "cname", "analytics"}
 # Jekyll 4 leaves these out of every site, in addition to what `exclude:` names.
 DEFAULT_EXCLUDES = (".sass-cache", ".jekyll-cache", "gemfiles", "Gemfile", "Gemfile.lock", "node_modules",
@@ -68,28 +92,9 @@ DISQUS_NAME = re.compile(r"^[a-z0-9-]+$", re.IGNORECASE)
 REPOSITORY = re.compile(r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100})$")
 TYPES_HINT = "Fix the listed keys; see the README for each key's type."
 COMMENTS_HINT = "Fix `comments:`, or remove `provider:` to turn comments off."
+CITATION_STYLES = ("author-year", "numeric")
+STYLE_HINT = "Write `citation-style: author-year` or `citation-style: numeric`."
 REPOSITORY_HINT = "Write the repository as owner/name, e.g. `repository: octocat/blog`."
-
-
-@dataclass(frozen=True)
-class SiteConfig:
-    """Validated settings; `values` also carries unknown keys so Liquid's `site.*` can read them."""
-
-    values: Mapping[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["values"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    @property
-    def site_url(self) -> str:
-        return self.values["url"].rstrip("/")
-
-    @property
-    def base(self) -> str:
-        return normalise_baseurl(self.values["baseurl"])
 
 
 def normalise_baseurl(baseurl: str) -> str:
@@ -154,23 +159,24 @@ def validate_config(raw: Mapping[str, Any], where: str, lines: Mapping[str, int]
     """Check every setting, all at once, before any work; `lines` (key -> line) locates the problems."""
     lines = lines or {}
     raise_problems(settings_problems(raw, lines), where)
-    for key in sorted(set(raw) - set(KNOWN) - TOLERATED, key=str):
+    for key in sorted(set(raw) - set(SiteConfig.by_name()) - TOLERATED, key=str):
         at = f"{where}:{lines[key]}" if key in lines else where
         warnings.warn(f"{at}: unknown key `{key}` is ignored (available to templates as site.{key})")
     check_kramdown(raw.get("kramdown"), f"{where}:{lines['kramdown']}" if "kramdown" in lines else where)
-    values = {s.name: s.default for s in SETTINGS}
-    values.update({key: value for key, value in raw.items() if value is not None})
-    values["author"] = {"name": "", "bio": "", "avatar": ""} | values["author"]
-    return SiteConfig(values)
+    return SiteConfig.from_checked(raw)
 
 
 def settings_problems(raw: Mapping[str, Any], lines: Mapping[str, int]) -> list[tuple[str, str]]:
     """Every problem of the settings as (message, hint): types first, then what the values mean."""
-    types = [type_problem(KNOWN[key], value, lines.get(key)) for key, value in raw.items() if key in KNOWN]
+    declared = SiteConfig.by_name()
+    types = [type_problem(declared[key], value, lines.get(key)) for key, value in raw.items() if key in declared]
     types = [p for p in types if p] + timezone_problems(raw.get("timezone"), lines.get("timezone"))
     problems = [(problem, TYPES_HINT) for problem in types]
     if isinstance(raw.get("comments"), dict):
         problems += [(problem, COMMENTS_HINT) for problem in comments_problems(raw["comments"])]
+    style = raw.get("citation-style")
+    if isinstance(style, str) and style not in CITATION_STYLES:
+        problems.append((f"`citation-style` {style!r} is not one of {', '.join(CITATION_STYLES)}", STYLE_HINT))
     if isinstance(raw.get("repository"), str) and repository_problem(raw["repository"]):
         problems.append((repository_problem(raw["repository"]), REPOSITORY_HINT))
     return problems
@@ -213,10 +219,10 @@ def check_kramdown(raw: Any, at: str) -> None:
         warnings.warn(f"{at}: `kramdown.{key}` is not supported and is ignored (see the README's Markdown section)")
 
 
-def type_problem(setting: Setting, value: Any, line: int | None = None) -> str | None:
-    if value is None or (isinstance(value, setting.kind) and not isinstance(value, bool)):
+def type_problem(setting: Declaration, value: Any, line: int | None = None) -> str | None:
+    if value is None or fits(value, setting.types):
         return None
-    return (f"`{setting.name}` must be a {readable_type(setting.kind.__name__)}, "
+    return (f"`{setting.name}` must be {' or '.join(readable_type(t) for t in setting.types)}, "
             f"not {value!r}{on_line(line)} ({setting.help})")
 
 
@@ -235,13 +241,14 @@ def timezone_problems(name: Any, line: int | None = None) -> list[str]:
     return []
 
 
-def readable_type(name: str) -> str:
-    return {"str": "string", "int": "whole number", "dict": "mapping", "list": "list"}.get(name, name)
+def readable_type(kind: type) -> str:
+    return {str: "a string", int: "a whole number", dict: "a mapping", list: "a list",
+            bool: "true or false"}.get(kind, kind.__name__)
 
 
 def is_excluded(relative: str, config: SiteConfig) -> bool:
     """True for a site-relative path that `exclude:` or Jekyll's default excludes leave out."""
-    return exclusion_matcher(tuple(str(p) for p in config.values.get("exclude") or ()))(relative)
+    return exclusion_matcher(tuple(str(p) for p in config.exclude))(relative)
 
 
 @functools.lru_cache(maxsize=16)

@@ -7,7 +7,8 @@ key written as `seed:` (null) still differs from one not written at all.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import copy
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime
 from functools import cache
 from typing import Any, Iterator, Mapping
@@ -15,7 +16,10 @@ from typing import Any, Iterator, Mapping
 
 def key(types: tuple[type, ...], default: Any, help: str, name: str = "") -> Any:
     """Declare a key: the types its value may have, its default, and what to write (for messages)."""
-    return field(default=default, metadata={"types": types, "help": help, "name": name})
+    metadata = {"types": types, "help": help, "name": name}
+    if isinstance(default, (dict, list)):   # dataclasses refuse a mutable default; treat it as read-only
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,16 @@ class Declared(Mapping):
         raise AttributeError(name)
 
 
+def fits(value: Any, types: tuple[type, ...]) -> bool:
+    """Whether `value` is one of the declared types; true/false count as numbers only where bool is declared."""
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
 def declarations(cls: type) -> list[Declaration]:
-    return [Declaration(f.metadata["name"] or f.name, f.name, f.metadata["types"], f.default, f.metadata["help"])
+    return [Declaration(f.metadata["name"] or f.name, f.name, f.metadata["types"],
+                        f.default_factory() if f.default is MISSING else f.default, f.metadata["help"])
             for f in fields(cls) if "types" in f.metadata]
 
 

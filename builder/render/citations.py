@@ -14,6 +14,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markupsafe import Markup
 
 from builder.core.errors import ConfigError, Location, SourceError
+from builder.core.config import CITATION_STYLES
 from builder.core.model import Post, Prose
 
 MARK = "\ue000"                 # private use: authors never type it (see render/markup.py)
@@ -22,7 +23,7 @@ CITATION = r"\[(@[^\[\]\n]+)\]"
 KEY = re.compile(r"@([A-Za-z0-9_][\w:.#$%&+?~/-]*?)(?=[,;\s]|$)")
 LOCATORS = {"p.": "page", "pp.": "page", "page": "page", "chap.": "chapter", "ch.": "chapter",
             "sec.": "section", "§": "section", "fig.": "figure", "eq.": "equation"}
-STYLES = ("author-year", "numeric")
+STYLES = CITATION_STYLES
 CSL_STYLE = "harvard-cite-them-right"     # the CSL style citeproc-py ships
 
 
@@ -63,12 +64,12 @@ def cited_keys(post: Post) -> list[tuple[str, int]]:
 
 def bibliography_path(post: Post, config) -> str | None:
     """The post's `bibliography:`, else the site's, else None."""
-    return post.get("bibliography") or config.values.get("bibliography") or None
+    return post.get("bibliography") or config.bibliography or None
 
 
 def citation_style(post: Post, config) -> str:
     """`citation-style:` of the post or the site: author-year (the default) or numeric."""
-    style = post.get("citation-style") or config.values.get("citation-style") or "author-year"
+    style = post.get("citation-style") or config.citation_style
     if style not in STYLES:
         raise SourceError(f"citation-style is {style!r}, not one of {', '.join(STYLES)}", post.path,
                           "Write `citation-style: author-year` or `citation-style: numeric`.")
@@ -175,13 +176,13 @@ def plain(entry_html: str) -> str:
 def cites_post(post: Post, config) -> bool:
     """Whether the post shows "Cite this post" and the citation_* tags (`cite: true`)."""
     chosen = post.get("cite")
-    return bool(config.values.get("cite") if chosen is None else chosen)
+    return bool(config.cite if chosen is None else chosen)
 
 
 def post_bibtex(post: Post, config) -> str:
     """A BibTeX @online entry for the post, from its front matter and the site's settings."""
-    authors = " and ".join(author_names(post, config)) or str(config.values.get("title", ""))
-    url = str(config.values.get("url", "")).rstrip("/") + config.base + post.url
+    authors = " and ".join(author_names(post, config)) or config.title
+    url = config.site_url + config.base + post.url
     fields = [("title", str(post.title)), ("author", authors), ("year", f"{post.date:%Y}"),
               ("month", f"{post.date:%m}"), ("url", url)]
     key = entry_key(author_names(post, config), post)
@@ -203,7 +204,7 @@ def bibtex_text(value: str) -> str:
 
 def author_names(post: Post, config) -> list[str]:
     """The post's `author:` (a name, a list of names or a mapping with `name`), else the site's."""
-    author = post.get("author") or config.values.get("author")
+    author = post.get("author") or config.author
     authors = author if isinstance(author, list) else [author]
     names = [a.get("name") if isinstance(a, dict) else a for a in authors]
     return [str(name) for name in names if name]

@@ -11,7 +11,7 @@ import yaml
 from builder.core.dates import first_bad_date_line
 from builder.source.layouts import with_jekyll_aliases
 from builder.core.errors import Location, SourceError
-from builder.core.schema import FrontMatter
+from builder.core.schema import FrontMatter, fits
 
 FENCE = "---"
 # Jekyll and Minimal Mistakes keys that imported posts carry but this theme does not act on:
@@ -88,7 +88,7 @@ def check_front_matter(data: dict[str, Any], path: str, text: str,
         if key not in declared:
             warn_unused_key(key, path, text)
             continue
-        if value is not None and not is_instance(value, declared[key].types):
+        if value is not None and not fits(value, declared[key].types):
             problems.append(SourceError(f"front matter `{key}` must be {declared[key].help}, not {value!r}",
                                         Location(path, find_key_line(text, key)),
                                         f"Change `{key}:` in the front matter."))
@@ -119,12 +119,6 @@ def unknown_layout(layout: str, path: str, text: str, layouts: Collection[str]) 
 def layout_names(template_folders: Iterable[Path]) -> list[str]:
     """The layouts a post may name: `layouts/*.html` in any of the template folders."""
     return with_jekyll_aliases(p.stem for folder in template_folders for p in Path(folder).glob("layouts/*.html"))
-
-
-def is_instance(value: Any, types: tuple[type, ...]) -> bool:
-    if isinstance(value, bool) and bool not in types:
-        return False
-    return isinstance(value, types)
 
 
 def find_key_line(text: str, key: str) -> int | None:
