@@ -1,6 +1,7 @@
 """Posts run on a real local Ray cluster (one head, started once for the module): same bytes as a
-local build, only stale posts shipped, a killed worker's post retried, an unreachable cluster is
-exit 2, Ctrl-C cancels the remote task. Ray is optional: these tests skip without it."""
+local build, only stale posts shipped, each cell a worker starts shown while it runs, a killed
+worker's post retried, an unreachable or version-mismatched cluster is exit 2, Ctrl-C cancels the
+remote task. Ray is optional: these tests skip without it."""
 from __future__ import annotations
 
 import os
@@ -21,6 +22,8 @@ pytest.importorskip("ray")
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 from builder.commands.cli import main  # noqa: E402
+from builder.execute.ray_log import code_digest  # noqa: E402
+from builder.site.progress import Reporter  # noqa: E402
 
 RAY = Path(sys.executable).with_name("ray")
 POST = "posts/2020-01-02-numbers.md"
@@ -89,14 +92,30 @@ def outputs(site: Path) -> dict[str, bytes]:
     return found
 
 
-def test_cluster_build_gives_the_local_bytes_and_ships_only_stale_posts(cluster, numpy_site, tmp_path, capsys):
+def record_cells(monkeypatch) -> list[tuple[str, str]]:
+    """Each cell start the build's progress display is told of: the post and its status text."""
+    seen, show = [], Reporter.cell
+
+    def recording(reporter, post, cell, where="local"):
+        show(reporter, post, cell, where)
+        seen.append((post.path, reporter.current[post.path]))
+
+    monkeypatch.setattr(Reporter, "cell", recording)
+    return seen
+
+
+def test_cluster_build_gives_the_local_bytes_and_ships_only_stale_posts(cluster, numpy_site, tmp_path, capsys,
+                                                                        monkeypatch):
     local = tmp_path / "local"
     shutil.copytree(numpy_site, local)
     assert build(local) == 0
+    cells = record_cells(monkeypatch)
     assert build(numpy_site, "--cluster", cluster) == 0
     log = capsys.readouterr().err
-    assert outputs(numpy_site) == outputs(local)
+    assert outputs(numpy_site) == outputs(local)        # with the workers reporting every cell
     assert f"done    {POST} in " in log and f" on {socket.gethostname()}" in log
+    host = socket.gethostname()
+    assert cells == [(POST, f"cell {n}/5 on {host}") for n in range(1, 6)]   # while the post ran
     write(numpy_site / "posts/2020-01-03-more.md", """
         ---
         title: More
@@ -186,6 +205,29 @@ def test_an_unreachable_cluster_is_exit_2_before_anything_runs(numpy_site, capsy
     assert not (numpy_site / "_freeze").exists()
     assert build(numpy_site, "--cluster", "127.0.0.1:6379") == 2
     assert "`127.0.0.1:6379` is not a Ray cluster address" in capsys.readouterr().err
+
+
+def test_a_cluster_on_other_versions_is_exit_2_before_any_post_is_shipped(cluster, numpy_site, capsys,
+                                                                          monkeypatch):
+    import platform
+
+    import ray
+
+    import builder
+    ray_version, python, version = ray.__version__, platform.python_version(), builder.__version__
+    monkeypatch.setattr(ray, "__version__", "2.0.0")         # what this driver believes it runs:
+    assert build(numpy_site, "--cluster", cluster) == 2     # Ray's own check refuses it
+    err = capsys.readouterr().err
+    assert f"--cluster: the Ray cluster at {cluster} runs Ray {ray_version}; this machine runs Ray 2.0.0" in err
+    assert "Hint: A post gives the same bytes on the cluster only where it runs this machine's Ray" in err
+    monkeypatch.setattr(ray, "__version__", ray_version)
+    monkeypatch.setattr(builder, "__version__", "0.0.1")     # the cluster's log answers with its own
+    monkeypatch.setattr(platform, "python_version", lambda: "3.8.10")
+    assert build(numpy_site, "--cluster", cluster) == 2
+    err = capsys.readouterr().err
+    assert (f"the Ray cluster at {cluster} runs Python {python}, builder {version} (code {code_digest()}); "
+            f"this machine runs Python 3.8.10, builder 0.0.1 (code {code_digest()})") in err
+    assert not (numpy_site / "_freeze").exists()
 
 
 def test_ctrl_c_cancels_the_remote_task(cluster, numpy_site, tmp_path):

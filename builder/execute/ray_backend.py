@@ -4,40 +4,50 @@ The driver has already decided which posts must run (their cache keys are comput
 backend ships only those, with the files they may read packed once into Ray's object store. Each
 task unpacks them, runs `execute_post` (the cold-kernel path: no warm pool on workers) and returns
 the `Execution` and the worker's host; the driver writes the figures and the freeze record as for
-a local run. Ray is optional: only a build given `--cluster` imports this module.
+a local run. Before anything is shipped, the cluster must run the driver's Ray, Python and builder
+(else a post could give other bytes there); while posts run, their workers report each cell they
+start (builder.execute.ray_log) for the progress display. Ray is optional: only a build given
+`--cluster` imports this module.
 """
 from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import tarfile
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from builder.core.errors import BuildError, ConfigError, ExecutionError
+from builder.core.model import CodeCell, Post
 from builder.execute.backend import RunOutcome, RunRequest
-from builder.execute.executor import SCRATCH_SKIP, Execution, execute_post
+from builder.execute.executor import SCRATCH_SKIP, Execution, Progress, execute_post
+from builder.execute.ray_log import CellFeed, CellLog, CellReports, versions_here
 
 REACH_SECONDS = 5.0           # for the cluster's address to accept a connection
 CONNECT_SECONDS = 60.0        # to join the cluster and hear back from one of its workers (a busy
                               # head starts a client server per driver, which can take a while)
 CANCEL_SECONDS = 3.0          # for cancelled tasks to be killed and the client to disconnect
+POLL_SECONDS = 0.5            # how often the driver looks for finished tasks and started cells
 MAX_FILES_MB = int(os.environ.get("BUILDER_CLUSTER_MAX_MB", "200"))
 ADDRESS_HINT = "Give `--cluster ray://HOST:PORT` (the head's client port, 10001 by default) or `--cluster auto`."
+VERSION_HINT = ("A post gives the same bytes on the cluster only where it runs this machine's Ray, Python "
+                "(major.minor) and builder: install this project with `pip install .[cluster]` on the "
+                "cluster's nodes (or in their image), or build from an environment with the cluster's versions.")
 
 
 class RayBackend:
     """Runs each request as a Ray task (GPU posts: one GPU; others: front matter `cpus:`, default 1)."""
 
-    def __init__(self, address: str):
-        self.address = address
+    def __init__(self, address: str, on_cell: Callable[[Post, CodeCell, str], None] | None = None):
+        self.address, self.on_cell = address, on_cell     # on_cell(post, cell, worker host)
         self.pending: dict[Any, RunRequest] = {}
         self.files_ref = None
-        self.ray = None
+        self.ray = self.log = None
         # Connecting takes seconds: it overlaps whatever the build does before the first run.
         self.connection: list = []
         self.connecting = threading.Thread(target=self.connect, daemon=True)
@@ -56,8 +66,8 @@ class RayBackend:
             f"no answer from the Ray cluster at {self.address}", "--cluster", ADDRESS_HINT)
         if isinstance(outcome, BaseException):
             raise outcome
-        self.ray = outcome
-        return outcome
+        self.ray, self.log = outcome
+        return self.ray
 
     def run(self, requests: Sequence[RunRequest], keep_going: bool) -> Iterator[RunOutcome]:
         """Submit in the given order (longest expected first); yield outcomes as tasks end."""
@@ -67,22 +77,28 @@ class RayBackend:
         files = pack_site_files(requests[0].site_dir)
         ray = self.connected()
         self.files_ref = ray.put(files)
+        feed = CellFeed(ray, self.log, self.on_cell) if self.on_cell else None
+        reports_to = self.log if feed else None
         for request, needs in zip(requests, resources):
             task = REMOTE_RUNS[request.needs_gpu].options(**needs)
-            self.pending[task.remote(request.post, request.options, self.files_ref)] = request
+            self.pending[task.remote(request.post, request.options, self.files_ref, reports_to)] = request
         while self.pending:
-            done, _ = ray.wait(list(self.pending), num_returns=1, timeout=1.0)
+            done, _ = ray.wait(list(self.pending), num_returns=1, timeout=POLL_SECONDS)
+            if feed:          # before the ended posts leave `pending`: their last cells come first
+                feed.deliver({r.post.path: r.post for r in self.pending.values()}, ended=bool(done))
             for ref in done:
                 yield outcome_of(self.pending.pop(ref), ref, ray)
 
     def cancel(self) -> None:
-        """Force-cancel the tasks still running (their workers are killed) and disconnect, bounded."""
+        """Force-cancel the tasks still running (their workers are killed), end the cell log and
+        disconnect, bounded."""
         connected = [c for c in self.connection if not isinstance(c, BaseException)]
-        ray, pending = self.ray or (connected[0] if connected else None), list(self.pending)
+        ray, log = (self.ray, self.log) if self.ray else (connected[0] if connected else (None, None))
+        pending = list(self.pending)
         self.pending.clear()
         if ray is None:        # never connected, or still connecting: its thread is a daemon
             return
-        self.ray = None
+        self.ray = self.log = None
 
         def stop() -> None:
             for ref in pending:
@@ -90,7 +106,7 @@ class RayBackend:
                     ray.cancel(ref, force=True)
                 except Exception:  # noqa: BLE001 - a task that just ended cannot be cancelled
                     pass
-            ray.shutdown()
+            leave(ray, log)
 
         ending = threading.Thread(target=stop, daemon=True)
         ending.start()
@@ -159,28 +175,29 @@ def normalized(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def remote_run_body(post, options, files: bytes) -> tuple[Execution | BuildError, str]:
-    """On a worker: unpack the site's files, run the post as locally, return what it produced."""
+def remote_run_body(post, options, files: bytes, log=None) -> tuple[Execution | BuildError, str]:
+    """On a worker: unpack the site's files, run the post as locally (telling `log` each cell it
+    starts), return what it produced."""
     host = socket.gethostname()
+    reports = CellReports(log, host)
     with tempfile.TemporaryDirectory(prefix="builder-site-") as folder:
         with tarfile.open(fileobj=io.BytesIO(files), mode="r:gz") as archive:
             archive.extractall(folder, filter="data")
         try:
-            return execute_post(post, Path(folder), options), host
+            return execute_post(post, Path(folder), options, Progress(on_cell=reports.started)), host
         except BuildError as error:      # an application error: returned, so that Ray never retries it
             return error, host
-
-
-def probe_body() -> dict:
-    import builder
-    return {"builder": getattr(builder, "__version__", "?"), "host": socket.gethostname()}
+        finally:
+            reports.flush()
 
 
 REMOTE_RUNS: dict = {}    # needs a GPU -> Ray remote function, made on first connect (Ray imported then)
+REMOTE_LOG: list = []     # the CellLog actor class, made on first connect
 
 
-def connect(address: str):
-    """Connect to the cluster (bounded) and check that a worker runs this version; ConfigError if not."""
+def connect(address: str) -> tuple[Any, Any]:
+    """Connect to the cluster (bounded), start the build's cell log there and check that it runs
+    this machine's versions; `ray` and the log, or a ConfigError."""
     reachable(address)
     try:
         import ray
@@ -196,8 +213,19 @@ def connect(address: str):
         # worker; an error in the post's code is returned, not raised, so it is never retried.
         for gpu, calls in ((True, 1), (False, 0)):
             REMOTE_RUNS[gpu] = ray.remote(max_calls=calls, max_retries=1, retry_exceptions=False)(remote_run_body)
-    check_workers(ray, address)
-    return ray
+        REMOTE_LOG.append(ray.remote(num_cpus=0, max_restarts=0)(CellLog))
+    log = REMOTE_LOG[0].remote()
+    check_versions(ray, log, address)
+    return ray, log
+
+
+def leave(ray, log) -> None:
+    """End the build's cell log and disconnect."""
+    try:
+        ray.kill(log, no_restart=True)
+    except Exception:  # noqa: BLE001 - already gone with its node: disconnecting is what matters
+        pass
+    ray.shutdown()
 
 
 def reachable(address: str) -> None:
@@ -236,24 +264,50 @@ def init_bounded(ray, address: str) -> None:
     thread.join(CONNECT_SECONDS)
     failure = outcome[0] if outcome else f"no answer within {CONNECT_SECONDS:.0f} s"
     if failure is not None:
-        raise ConfigError(f"cannot connect to the Ray cluster at {address}: {failure}", "--cluster",
-                          "The cluster must run the same Ray and Python versions as this machine "
-                          f"(Ray {ray.__version__}); " + ADDRESS_HINT)
+        raise ray_version_error(address, str(failure)) or ConfigError(
+            f"cannot connect to the Ray cluster at {address}: {failure}", "--cluster",
+            f"The cluster must run this machine's Ray ({ray.__version__}) and Python; " + ADDRESS_HINT)
 
 
-def check_workers(ray, address: str) -> None:
-    """Run a tiny task: the workers must have this builder version (else outputs could differ)."""
-    import builder
+RAY_MISMATCH = re.compile(r"Ray: (\S+)\s+Python: (\S+)")    # Ray's own message: the cluster's, then ours
+
+
+def ray_version_error(address: str, failure: str) -> ConfigError | None:
+    """Ray's own refusal to connect (its version or Python's differs) in this backend's words."""
+    found = RAY_MISMATCH.findall(failure)
+    if "mismatch" not in failure.lower() or len(found) != 2:
+        return None
+    (ray_there, python_there), (ray_here, python_here) = found
+    return version_error(address, {"Ray": ray_there, "Python": python_there},
+                         {"Ray": ray_here, "Python": python_here})
+
+
+def check_versions(ray, log, address: str) -> None:
+    """Ask the build's cell log, the first process on the cluster, which versions the workers run."""
     started = time.monotonic()
     try:
-        found = ray.get(ray.remote(probe_body).options(num_cpus=0).remote(), timeout=CONNECT_SECONDS)
+        theirs = ray.get(log.versions.remote(), timeout=CONNECT_SECONDS)
     except Exception as error:  # noqa: BLE001 - no worker could start: say so before anything runs
-        ray.shutdown()
-        raise ConfigError(f"the Ray cluster at {address} could not run a task in "
+        leave(ray, log)
+        raise ConfigError(f"the Ray cluster at {address} could not start a process in "
                           f"{time.monotonic() - started:.0f} s: {type(error).__name__}", "--cluster",
                           "Check that its workers have this project installed (`pip install .[cluster]`).") from None
-    mine = getattr(builder, "__version__", "?")
-    if found["builder"] != mine:
-        ray.shutdown()
-        raise ConfigError(f"the Ray cluster's workers run builder {found['builder']}, this machine {mine}",
-                          "--cluster", "Install the same version of this project on the cluster.")
+    error = version_error(address, theirs, versions_here())
+    if error is not None:
+        leave(ray, log)
+        raise error
+
+
+def version_error(address: str, theirs: dict[str, str], mine: dict[str, str]) -> ConfigError | None:
+    """The versions that differ, the cluster's and this machine's (Python by major.minor, as Ray asks)."""
+    def same(name: str) -> bool:
+        there, here = theirs.get(name, "?"), mine[name]
+        return there.split(".")[:2] == here.split(".")[:2] if name == "Python" else there == here
+
+    differ = [name for name in mine if not same(name)]
+    if not differ:
+        return None
+    there = ", ".join(f"{name} {theirs.get(name, '?')}" for name in differ)
+    here = ", ".join(f"{name} {mine[name]}" for name in differ)
+    return ConfigError(f"the Ray cluster at {address} runs {there}; this machine runs {here}",
+                       "--cluster", VERSION_HINT)

@@ -50,9 +50,11 @@ class Reporter:
         self.current[post.path] = "starting"
         self.line(f"run     {post.path} ({'; '.join(reasons)})")
 
-    def cell(self, post: Post, cell: CodeCell) -> None:
+    def cell(self, post: Post, cell: CodeCell, where: str = "local") -> None:
+        """The post has started `cell`, here or on a cluster worker's host (`where`)."""
+        on = "" if where == "local" else f" on {where}"
         with self.lock:
-            self.current[post.path] = f"cell {cell.number}/{len(post.cells)}"
+            self.current[post.path] = f"cell {cell.number}/{len(post.cells)}{on}"
             if self.live:
                 self.stream.write("\r\x1b[K")
                 self.draw_status()

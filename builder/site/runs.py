@@ -68,7 +68,7 @@ def make_backend(build: SiteBuild) -> Backend:
     address = build.options.cluster or build.config.cluster
     if address:       # imported here: a local build never imports Ray
         from builder.execute.ray_backend import RayBackend
-        return RayBackend(address)
+        return RayBackend(address, on_cell=build.reporter.cell)
     reporter = build.reporter
     progress = Progress(on_cell=reporter.cell, on_output=reporter.output if build.options.verbose else None)
     return LocalBackend(build.options.jobs, build.warm, progress)
