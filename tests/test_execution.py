@@ -45,12 +45,12 @@ def test_figure_is_captured_with_label_size_and_no_metadata(built_site):
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
-    assert 150 < width <= 300 and 100 < height <= 200      # 3x2 inches, cropped tight
+    assert 300 < width <= 600 and 200 < height <= 400      # 3x2 inches at twice 100 dpi, cropped tight
     assert b"tEXt" not in data and b"matplotlib" not in data
     assert (built_site / "_site/assets/img/numbers/line-plot.png").read_bytes() == data
     html = page(built_site)
     assert ('<img src="/blog/assets/img/numbers/line-plot.png" alt="A straight &lt;line&gt;" '
-            f'width="{width}" height="{height}" loading="lazy">') in html
+            f'width="{width // 2}" height="{height // 2}" loading="lazy">') in html     # at its size
     assert "<figcaption>A straight &lt;line&gt;</figcaption>" in html
 
 

@@ -4,6 +4,7 @@ JavaScript, the notebook export and social cards; `--frozen` needs none of the c
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -29,13 +30,11 @@ import plotly.graph_objects as go
 go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2], name="</script><b>x</b>")).show()
 ```
 
-An Altair chart:
+An Altair chart, shown as Altair's default renderer leaves it:
 
 ```python
 #| fig-alt: Points rising
 import altair as alt
-alt.renderers.register("vegalite-v6", lambda spec, **_: {"application/vnd.vegalite.v6+json": spec})
-alt.renderers.enable("vegalite-v6")
 alt.Chart(alt.Data(values=[{"a": 1, "b": 2}, {"a": 2, "b": 3}])).mark_point().encode(x="a:Q", y="b:Q")
 ```
 '''
@@ -105,6 +104,7 @@ def test_the_freeze_record_and_the_notebook_carry_the_spec(site):
     data = [o["data"] for cell in notebook["cells"] if cell["cell_type"] == "code" for o in cell["outputs"]]
     assert data[0]["application/vnd.plotly.v1+json"]["data"][0]["y"] == [3, 1, 2]
     assert data[1]["application/vnd.vegalite.v6+json"]["mark"] == {"type": "point"}
+    assert json.loads(charts[1]["text"][0])["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6.")
     assert all("image/png" in d for d in data)
 
 
@@ -201,3 +201,30 @@ def test_a_chart_with_too_much_data_is_refused(monkeypatch):
     raw = {"output_type": "display_data", "data": {"application/vnd.vegalite.v5+json": spec}}
     with pytest.raises(ExecutionError, match=r"the vegalite chart's data is 6,0\d\d,\d\d\d bytes, more than the limit"):
         display.convert_output(post, cell, raw, {}, 0)
+
+
+def altair_6_spec() -> dict:
+    import altair as alt
+    return alt.Chart(alt.Data(values=[{"a": 1, "b": 2}])).mark_point().encode(x="a:Q", y="b:Q").to_dict()
+
+
+def test_an_altair_6_spec_becomes_a_chart_with_a_picture_at_twice_its_size():
+    from builder.execute import display
+    from builder.formats.figures import png_size
+    post, cell = chart_cell()
+    spec, figures = altair_6_spec(), {}
+    raw = {"output_type": "execute_result", "data": {"application/vnd.vegalite.v6+json": spec,
+                                                     "text/plain": "<VegaLite 6 object>"}}
+    output = display.convert_output(post, cell, raw, figures, 0)
+    assert (output.kind, output.name, output.path) == ("chart", "vegalite", "assets/img/p/cell1-1.vegalite.png")
+    assert json.loads(output.text) == spec
+    assert png_size(figures[output.path]) == (2 * output.width, 2 * output.height)
+
+
+def test_the_vendored_vega_lite_reads_the_specs_altair_makes():
+    """vega-embed warns about a spec made for a newer Vega-Lite than its own (Altair 6.3: v6.4.1)."""
+    schema = re.fullmatch(r"https://vega.github.io/schema/vega-lite/v(\d+)\.(\d+)\.\d+\.json",
+                          altair_6_spec()["$schema"])
+    vendored = re.search(r"-lite-(\d+)\.(\d+)-", LIBRARIES["vegalite"])
+    assert schema and vendored and schema[1] == vendored[1] == "6"
+    assert (int(vendored[1]), int(vendored[2])) >= (int(schema[1]), int(schema[2]))

@@ -92,6 +92,9 @@ def declarations(cls: type) -> list[Declaration]:
 
 
 TEXT, FLAG, LIST = "text", "true or false", "a list such as [tutorial]"
+# matplotlib figure formats (builder.execute.figure_formats says what each does)
+FIG_FORMATS = ("retina", "png", "svg")
+FIG_FORMAT_HELP = "retina (sharp on high-density screens, the default), png or svg"
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,6 +130,7 @@ class FrontMatter(Declared):
     timeout: int | None = key((int,), None, "seconds, a whole number")
     kernel: str = key((str,), "python3", "a Jupyter kernel name such as python3")
     device: str = key((str,), "cpu", "cpu or cuda")
+    fig_format: str | None = key((str,), None, FIG_FORMAT_HELP, name="fig-format")
     cpus: int = key((int,), 1, "a whole number: the CPUs the post's task asks for on a cluster")
     image: str | dict | None = key((str, dict), None, "an image path")
     lang: str | None = key((str,), None, "a language code such as zh-CN")
@@ -154,6 +158,7 @@ class CellOptions(Declared):
     label: str | None = key((str,), None, "a name for the cell's figures")
     fig_cap: str | None = key((str,), None, "a figure caption", name="fig-cap")
     fig_alt: str | None = key((str,), None, "a figure's alt text", name="fig-alt")
+    fig_format: str | None = key((str,), None, FIG_FORMAT_HELP, name="fig-format")
     eval: bool = key((bool,), True, "false to show the code without running it")
     echo: bool = key((bool,), True, "false to hide the code and show its outputs")
     output: bool = key((bool,), True, "false to hide the outputs")

@@ -10,8 +10,9 @@ import struct
 import xml.etree.ElementTree as etree
 
 from builder.core.errors import ExecutionError, Location
-from builder.formats.figures import (FigureError, MAX_FIGURE_BYTES, check_figure_count, check_figure_size,
-                             figure_name, display_size, png_size, strip_png_metadata)
+from builder.formats.figures import (FigureError, MAX_FIGURE_BYTES, MAX_FIGURE_SIDE, check_figure_count,
+                                     check_figure_size, figure_name, display_size, png_size,
+                                     strip_png_metadata)
 from builder.core.model import CodeCell, Output, Post
 from builder.formats.outputs import clean_text_output, strip_ansi
 
@@ -20,6 +21,8 @@ VOLATILE_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}>")
 MIME_ORDER = ("text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png",
               "image/jpeg", "text/plain")
 # Interactive charts come before all of those: their HTML needs a script the page never runs.
+# Altair 5 names its spec `...v5+json`; Altair 6's `...v6.json` is renamed `...v6+json` in the
+# kernel (builder.execute.figure_formats), since nbformat refuses a JSON object under that name.
 CHART_MIMES = {"application/vnd.plotly.v1+json": "plotly",
                "application/vnd.vegalite.v5+json": "vegalite", "application/vnd.vegalite.v6+json": "vegalite"}
 
@@ -62,16 +65,19 @@ def convert_output(post: Post, cell: CodeCell, raw: dict, figures: dict, index: 
             return chart_output(post, cell, library, data[mime], figures, index)
     for mime in MIME_ORDER:
         if mime in data:
-            output = display_output(post, cell, mime, data[mime], figures, index)
+            output = display_output(post, cell, mime, data[mime], figures, index,
+                                    raw.get("metadata", {}).get(mime))
             if output is not None:
                 return output
     return None
 
 
-def display_output(post: Post, cell: CodeCell, mime: str, value, figures: dict, index: int) -> Output | None:
-    """The output for one representation, or None when it cannot be shown (the next one is tried)."""
+def display_output(post: Post, cell: CodeCell, mime: str, value, figures: dict, index: int,
+                   metadata: dict | None = None) -> Output | None:
+    """The output for one representation, or None when it cannot be shown (the next one is tried);
+    `metadata` is the kernel's for this representation (a figure's size to show)."""
     if mime in ("image/png", "image/jpeg"):
-        return figure_output(post, cell, base64.b64decode(join_text(value)), figures, index, mime)
+        return figure_output(post, cell, base64.b64decode(join_text(value)), figures, index, mime, metadata)
     text = join_text(value)
     if mime == "text/html":
         return Output("html", text=text)
@@ -106,7 +112,7 @@ def latex_converts(tex: str) -> bool:
 
 
 def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict, index: int,
-                  mime: str = "image/png") -> Output:
+                  mime: str = "image/png", metadata: dict | None = None) -> Output:
     """A PNG or JPEG figure: checked, stripped of metadata, added to `figures` under its name."""
     try:
         check_figure_count(index + 1, f"cell {cell.number}")
@@ -121,7 +127,7 @@ def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict, index:
         else:
             data = strip_png_metadata(data)
             check_figure_size(data, name)
-            width, height = display_size(data)   # 200-dpi ("retina") figures show at half size
+            width, height = shown_size(data, metadata)
     except FigureError as error:
         raise ExecutionError(str(error), Location(post.path, cell.fence_line, cell.number),
                              error.hint or "Use a label of letters, digits, '-', '_' and '.'.") from None
@@ -129,6 +135,16 @@ def figure_output(post: Post, cell: CodeCell, data: bytes, figures: dict, index:
     figures[path] = data
     return Output("image", path=path, sha256=hashlib.sha256(data).hexdigest(),
                   width=width, height=height, text=str(cell.options.get("fig-alt") or ""))
+
+
+def shown_size(data: bytes, metadata: dict | None) -> tuple[int, int]:
+    """The size at which to show a PNG: the kernel's when it gives one, as Jupyter does (a
+    "retina" figure carries half its pixel size), else its pixels divided by its pHYs density."""
+    if isinstance(metadata, dict):
+        size = metadata.get("width"), metadata.get("height")
+        if all(type(side) is int and 1 <= side <= MAX_FIGURE_SIDE for side in size):
+            return size
+    return display_size(data)
 
 
 def chart_output(post: Post, cell: CodeCell, library: str, spec: dict, figures: dict, index: int) -> Output:

@@ -21,6 +21,7 @@ from builder.core.errors import ExecutionError, Location
 from builder.core.patches import quicken_kernel_manager
 from builder.execute.cell_names import cell_names_code, failing_cell_line
 from builder.execute.display import clean_traceback, collect_outputs
+from builder.execute.figure_formats import DEFAULT_FIG_FORMAT, FIRST_FIG_FORMAT, figure_setup_code
 from builder.execute.kernel_probe import REPORT, kernel_env, setup_code
 from builder.execute.kernel_start import forget_kernel, kernel_error
 from builder.core.model import CodeCell, Post
@@ -37,10 +38,16 @@ class ExecutionOptions:
     timeout: int = 600
     post_timeout: int = 3600
     kernel: str = "python3"
+    fig_format: str = DEFAULT_FIG_FORMAT
 
     def as_key(self) -> dict[str, Any]:
-        return {"seed": self.seed, "timeout": self.timeout, "post_timeout": self.post_timeout,
-                "kernel": self.kernel}
+        key = {"seed": self.seed, "timeout": self.timeout, "post_timeout": self.post_timeout,
+               "kernel": self.kernel}
+        # Named only when it differs from what runs used before it existed, so their records,
+        # all of them 1x PNGs, keep their keys; the figures' bytes depend on it.
+        if self.fig_format != FIRST_FIG_FORMAT:
+            key["fig_format"] = self.fig_format
+        return key
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,8 @@ def executed_code(post: Post) -> str:
 def build_notebook(post: Post, cells: list[CodeCell], site_dir: Path, options: ExecutionOptions):
     import nbformat
     code = executed_code(post)
-    setup = setup_code(options.seed, str(site_dir.resolve()), code) + cell_names_code(post, cells)
+    setup = (setup_code(options.seed, str(site_dir.resolve()), code) + cell_names_code(post, cells)
+             + figure_setup_code(post, cells, options.fig_format))
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(setup)]
     for cell in cells:

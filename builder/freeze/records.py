@@ -79,6 +79,8 @@ def record_path(post: Post) -> str:
 def cell_key(cell: CodeCell) -> str:
     """Hash of what in a cell changes its execution or output names."""
     parts = [cell.code, str(cell.options.get("label", "")), ",".join(cell.tags)]
+    if cell.options.fig_format is not None:    # only then: the hashes of cells without one stay
+        parts.append(f"fig-format: {cell.options.fig_format}")
     return sha256_text("\x00".join(parts))
 
 

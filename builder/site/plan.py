@@ -17,6 +17,7 @@ from builder.core.errors import BuildError, ExecutionError, FreezeError
 from builder.core.model import ExecutedPost, Post
 from builder.execute.backend import RunRequest
 from builder.execute.executor import ExecutionOptions
+from builder.execute.figure_formats import post_fig_format
 from builder.freeze.records import (UnreadableRecord, executed_from_record, load_record,
                                     load_record_if_readable, record_path, stale_reasons)
 from builder.site.options import BuildOptions
@@ -152,7 +153,8 @@ def execution_options(post: Post, config: SiteConfig) -> ExecutionOptions:
     return ExecutionOptions(seed=None if seed is False else int(seed),
                             timeout=int(post.get("timeout") or config.timeout),
                             post_timeout=int(config.post_timeout),
-                            kernel=str(post.get("kernel") or "python3"))
+                            kernel=str(post.get("kernel") or "python3"),
+                            fig_format=post_fig_format(post, config))
 
 
 def runs_code(post: Post) -> bool:
