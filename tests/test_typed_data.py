@@ -31,7 +31,7 @@ def test_front_matter_reads_declared_defaults_and_keeps_what_was_written():
 def test_cell_options_use_their_source_names_and_python_attributes():
     options = CellOptions.from_given({"fig-cap": "Loss", "echo": False})
     assert (options.fig_cap, options.echo, options.eval, options.tags) == ("Loss", False, True, ())
-    assert list(CellOptions.by_name()) == ["label", "fig-cap", "fig-alt", "eval", "echo", "output", "tags",
+    assert list(CellOptions.by_name()) == ["label", "fig-cap", "fig-alt", "fig-format", "eval", "echo", "output", "tags",
                                            "chart", "collapse"]
 
 
@@ -65,6 +65,7 @@ def test_site_settings_are_typed_attributes_with_declared_defaults_and_keep_cust
     config = validate_config({"cite": True, "citation-style": "numeric", "github_username": "ann",
                               "author": {"name": "Ann"}, "timeout": None}, "_config.yml")
     assert (config.cite, config.citation_style, config.timeout, config.search) == (True, "numeric", 600, True)
+    assert config.fig_format == "retina" and validate_config({"fig-format": "svg"}, "_config.yml").fig_format == "svg"
     assert config.author == {"name": "Ann", "bio": "", "avatar": ""}
     # Liquid's site.* sees every key by the name the file uses, declared or not
     assert config.values["citation-style"] == "numeric" and config.values["github_username"] == "ann"
@@ -72,15 +73,16 @@ def test_site_settings_are_typed_attributes_with_declared_defaults_and_keep_cust
         validate_config({}, "_config.yml").comments
 
 
-def test_a_bad_citation_style_and_a_flag_that_is_not_true_or_false_are_reported_together():
+def test_bad_choices_and_a_flag_that_is_not_true_or_false_are_reported_together():
     with pytest.raises(ConfigError) as caught:
-        validate_config({"cite": "yes", "citation-style": "apa"}, "_config.yml")
+        validate_config({"cite": "yes", "citation-style": "apa", "fig-format": "jpeg"}, "_config.yml")
     assert str(caught.value) == (
         "_config.yml: `cite` must be true or false, not 'yes' "
         "(Show \"Cite this post\" and Google Scholar citation_* tags on every post.); "
-        "`citation-style` 'apa' is not one of author-year, numeric\n"
+        "`citation-style` 'apa' is not one of author-year, numeric; `fig-format` 'jpeg' is not one of retina, png, svg\n"
         "  Hint: Fix the listed keys; see the README for each key's type. "
-        "Write `citation-style: author-year` or `citation-style: numeric`.")
+        "Write `citation-style: author-year` or `citation-style: numeric`. "
+        "Write `fig-format: retina` (the default), `fig-format: png` or `fig-format: svg`.")
 
 
 def test_a_bad_repository_alone_stops_the_build_when_the_config_is_read(tmp_path: Path):

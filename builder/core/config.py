@@ -15,7 +15,7 @@ import yaml
 
 from builder.core.errors import ConfigError, Location
 from builder.core.dates import first_bad_date_line
-from builder.core.schema import Declaration, Declared, declarations, fits, key
+from builder.core.schema import FIG_FORMATS, Declaration, Declared, declarations, fits, key
 from builder.core.kramdown_settings import kramdown_settings, unused_keys
 
 
@@ -49,6 +49,8 @@ class SiteConfig(Declared):
                               name="citation-style")
     cite: bool = key((bool,), False, "Show \"Cite this post\" and Google Scholar citation_* tags on every post.")
     favicon: str = key((str,), "", "Path or URL of the site's icon; the theme's assets/favicon.svg by default.")
+    fig_format: str = key((str,), "retina", "How matplotlib figures are saved: retina (2x PNG shown at their size), "
+                          "png or svg.", name="fig-format")
     search: bool = key((bool,), True, "false to build the site without a search index and search page.")
     given: Mapping[Any, Any] = field(default_factory=dict, repr=False)
 
@@ -94,6 +96,9 @@ TYPES_HINT = "Fix the listed keys; see the README for each key's type."
 COMMENTS_HINT = "Fix `comments:`, or remove `provider:` to turn comments off."
 CITATION_STYLES = ("author-year", "numeric")
 STYLE_HINT = "Write `citation-style: author-year` or `citation-style: numeric`."
+FIG_HINT = "Write `fig-format: retina` (the default), `fig-format: png` or `fig-format: svg`."
+# Settings whose text must be one of a few words, and what to write instead.
+CHOICES = {"citation-style": (CITATION_STYLES, STYLE_HINT), "fig-format": (FIG_FORMATS, FIG_HINT)}
 REPOSITORY_HINT = "Write the repository as owner/name, e.g. `repository: octocat/blog`."
 
 
@@ -174,9 +179,8 @@ def settings_problems(raw: Mapping[str, Any], lines: Mapping[str, int]) -> list[
     problems = [(problem, TYPES_HINT) for problem in types]
     if isinstance(raw.get("comments"), dict):
         problems += [(problem, COMMENTS_HINT) for problem in comments_problems(raw["comments"])]
-    style = raw.get("citation-style")
-    if isinstance(style, str) and style not in CITATION_STYLES:
-        problems.append((f"`citation-style` {style!r} is not one of {', '.join(CITATION_STYLES)}", STYLE_HINT))
+    problems += [(f"`{name}` {raw[name]!r} is not one of {', '.join(allowed)}", hint)
+                 for name, (allowed, hint) in CHOICES.items() if isinstance(raw.get(name), str) and raw[name] not in allowed]
     if isinstance(raw.get("repository"), str) and repository_problem(raw["repository"]):
         problems.append((repository_problem(raw["repository"]), REPOSITORY_HINT))
     return problems

@@ -10,7 +10,6 @@ Altair charts leave as their Vega-Lite spec (see builder.execute.display.CHART_M
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
 
 from builder.core.errors import ExecutionError, Location
 from builder.core.model import CodeCell, Post
@@ -85,9 +84,9 @@ def _builder_figures(default, by_source):
 '''
 
 
-def post_fig_format(post: Post, site: Mapping[str, Any]) -> str:
-    """The post's figure format: its front matter's, else the site's `_config.yml` one, else retina."""
-    return str(post.get("fig-format") or site.get("fig-format") or DEFAULT_FIG_FORMAT)
+def post_fig_format(post: Post, site_format: str) -> str:
+    """The post's figure format: its front matter's, else the site's (`_config.yml`, retina by default)."""
+    return str(post.get("fig-format") or site_format)
 
 
 def figure_setup_code(post: Post, cells: list[CodeCell], default: str) -> str:

@@ -154,7 +154,7 @@ def execution_options(post: Post, config: SiteConfig) -> ExecutionOptions:
                             timeout=int(post.get("timeout") or config.timeout),
                             post_timeout=int(config.post_timeout),
                             kernel=str(post.get("kernel") or "python3"),
-                            fig_format=post_fig_format(post, config))
+                            fig_format=post_fig_format(post, config.fig_format))
 
 
 def runs_code(post: Post) -> bool:
