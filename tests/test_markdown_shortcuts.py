@@ -3,6 +3,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from markdown.blockprocessors import BlockProcessor
+
 from builder.core.patches import triggered_inline_class
 from builder.render.markdown_shortcuts import BLOCK_TRIGGERS, TRIGGERS
 from builder.render.markup import CellExtension, configured_markdown, new_markdown
@@ -13,7 +15,9 @@ PIECES = ["word", " ", "  \n", "\n", "\n\n", "*", "**", "_", "__", "`", "``", "[
           "[^1]", "[^1]: note", "[ref]: http://e.org", "# ", "## ", "- ", "1. ", "> ", "    ", "|", "---",
           "{: #id }", "{: .c }", "```", "~~~", "=", "===", "-", "***", "___", "| a | b |", "|---|---|",
           "| x |", "a | b", "> ", ">", "#", "###", "]:", "[x]: /u \"t\"",
-          "'", '"', "--", "---", "...", "<<", ">>", "'90s", "can't", '"q"']
+          "'", '"', "--", "---", "...", "<<", ">>", "'90s", "can't", '"q"', "\"'", "'\"",
+          "*[w]: W", ": def", "term\n: def", "<div markdown=\"1\">", "</div>", "  ", "\t", "\\\\[",
+          "\\\\]", "{", "}", "{: .c}", "&#2;", "```python"]
 lines = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
 documents = st.lists(lines, max_size=12).map("\n".join)
 TriggeredInlineProcessor = triggered_inline_class()
@@ -42,6 +46,12 @@ def convert(md, source: str) -> tuple[str, str]:
 @example("Text[^1].\n\n[^1]:note")
 @example("[r]\n\n[r]:/u")
 @example("\"q\" can't -- --- ... <<a>> '90s")
+@example("*[HTML]: Hyper\n\nHTML here")
+@example("term\n: definition\n\n    code\n\n- a\n\n  b")
+@example("<div markdown=\"1\">\n*in*\n</div>")
+@example("\\\\[x^2\\\\]\n\n$$y$$")
+@example("# h {: #id }\n\n- a\n{: .c}\n\n```\ncode\n```\n\n~~~\nmore\n~~~")
+@example("\"'Quoted' words,\" he said.\n\n'\"x\"'")
 def test_same_html_as_stock_python_markdown(source):
     assert convert(new_markdown({}), source) == convert(stock_markdown(), source)
 
@@ -75,3 +85,24 @@ def test_every_typography_pattern_has_triggers():
 
 def test_every_block_trigger_names_a_registered_processor():
     assert set(BLOCK_TRIGGERS) <= set(new_markdown({}).parser.blockprocessors._data)
+
+
+class TableFromSwap(BlockProcessor):
+    """Declines every block, after turning the word "swap" in it into a table."""
+
+    def test(self, parent, block):
+        return "swap" in block
+
+    def run(self, parent, blocks):
+        blocks[0] = blocks[0].replace("swap", "| a |\n|---|\n| b |")
+        return False
+
+
+def test_a_processor_registered_later_that_changes_the_block_it_declines():
+    ours, stock = new_markdown({}), stock_markdown()
+    assert ours.convert("plain") == "<p>plain</p>"     # the block plan is made for the first time
+    for md in (ours, stock):
+        md.parser.blockprocessors.register(TableFromSwap(md.parser), "swap", 100)
+    html = ours.convert("swap")
+    assert "<table>" in html                           # the table processor was asked after all
+    assert html == stock.convert("swap")

@@ -19,6 +19,7 @@ PATCHES: dict[str, tuple[str, tuple[str, ...]]] = {
     # Python-Markdown: skip inline patterns and block processors that cannot apply.
     "markdown-inline-triggers": ("Markdown", ("3.11.3",)),
     "markdown-block-triggers": ("Markdown", ("3.11.3",)),
+    "markdown-run-triggers": ("Markdown", ("3.11.3",)),
     # jupyter_client: a kernel is ready without a fixed 0.2 s drain; its death is polled every 5 ms.
     "jupyter-ready": ("jupyter_client", ("8.10.0",)),
     "jupyter-reap-poll": ("jupyter_client", ("8.10.0",)),
@@ -65,12 +66,97 @@ def triggered_inline_processor(md, triggers: dict[str, tuple[str, ...]]):
     return triggered_inline_class()(md, triggers)
 
 
-def skip_unless_triggered(processor, triggers: tuple[str, ...]) -> None:
-    """Make a block processor's `test` answer False at once for a block without any of `triggers`."""
+def triggered_block_parser(parser, triggers: dict[str, tuple[str, ...]]) -> None:
+    """Make `parser` ask each block only the block processors that have no triggers or whose
+    triggers the block holds; the others' `test` would answer False."""
     if not enabled("markdown-block-triggers"):
         return
-    test = processor.test
-    processor.test = lambda parent, block: any(t in block for t in triggers) and test(parent, block)
+    plan = BlockPlan(parser.blockprocessors, triggers)
+    parser.parseBlocks = lambda parent, blocks: _parse_triggered_blocks(plan, parent, blocks)
+
+
+def skip_run_unless_triggered(processor, triggers: tuple[str, ...], attributes: bool = False) -> None:
+    """Make a tree processor, or a preprocessor, return at once when its input holds none of
+    `triggers` (for a tree: no text or tail, nor attribute value if `attributes`), as its `run`
+    would change nothing."""
+    if not enabled("markdown-run-triggers"):
+        return
+    run = processor.run
+
+    def triggered_run(tree_or_lines):
+        if isinstance(tree_or_lines, list):
+            return run(tree_or_lines) if any_held(tree_or_lines, triggers) else tree_or_lines
+        strings = tree_strings(tree_or_lines, attributes)
+        return run(tree_or_lines) if any_held(strings, triggers) else None
+
+    processor.run = triggered_run
+
+
+def any_held(strings: list[str], triggers: tuple[str, ...]) -> bool:
+    """Whether one of `strings` holds one of `triggers`."""
+    held = "\0".join(strings)
+    return any(trigger in held for trigger in triggers)
+
+
+def tree_strings(root, attributes: bool = False) -> list[str]:
+    """Every text and tail in the tree under `root`, and every attribute value if `attributes`."""
+    strings = [value for element in root.iter() for value in (element.text, element.tail) if value]
+    if attributes:
+        strings += [value for element in root.iter() for value in element.attrib.values() if value]
+    return strings
+
+
+class BlockPlan:
+    """The block processors of a registry in order, and which of them each block is worth asking."""
+
+    def __init__(self, registry, triggers: dict[str, tuple[str, ...]]):
+        self.registry, self.triggers = registry, triggers
+        self.processors: list = []
+        self.asked: dict[frozenset, tuple] = {}
+
+    def candidates(self, block: str) -> tuple:
+        """The processors to ask about `block`, in order."""
+        registry = self.registry
+        if not registry._is_sorted or len(registry) != len(self.processors):   # first use, or changed
+            self.rebuild()
+        present = frozenset([trigger for trigger in self.all_triggers if trigger in block])
+        found = self.asked.get(present)
+        if found is None:
+            found = self.asked[present] = tuple(
+                processor for processor, triggers in zip(self.processors, self.processor_triggers)
+                if triggers is None or not triggers.isdisjoint(present))
+        return found
+
+    def rebuild(self) -> None:
+        self.processors = list(self.registry)      # sorts the registry
+        names = [item.name for item in self.registry._priority]
+        self.processor_triggers = [frozenset(self.triggers[name]) if name in self.triggers else None
+                                   for name in names]
+        self.all_triggers = tuple(sorted({t for name in names for t in self.triggers.get(name, ())}))
+        self.asked = {}
+
+    def after(self, processor) -> list:
+        return self.processors[self.processors.index(processor) + 1:]
+
+
+def _parse_triggered_blocks(plan: BlockPlan, parent, blocks: list[str]) -> None:
+    """BlockParser.parseBlocks, asking each block only its candidate processors."""
+    while blocks:
+        block = blocks[0]
+        for processor in plan.candidates(block):
+            if processor.test(parent, block):
+                if processor.run(parent, blocks) is not False:
+                    break
+                if blocks and blocks[0] is not block:   # declined, but changed the block
+                    _ask_in_order(plan.after(processor), parent, blocks)
+                    break
+
+
+def _ask_in_order(processors, parent, blocks: list[str]) -> None:
+    """Stock parsing of the first block: the first processor whose test and run accept it."""
+    for processor in processors:
+        if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
+            return
 
 
 _classes: dict[str, type] = {}
@@ -91,10 +177,15 @@ def _define_triggered_inline() -> type:
         def __init__(self, md, triggers: dict[str, tuple[str, ...]]):
             super().__init__(md)
             self.triggers = triggers
-            self.all_triggers = tuple(sorted({t for chars in triggers.values() for t in chars}))
+            self.plan = TriggerPlan([], triggers)
 
         def run(self, tree, ancestors=None):
-            self.patterns_in_order = _patterns_in_order(self.inlinePatterns, self.triggers)
+            patterns = list(self.inlinePatterns)
+            if patterns != self.plan.patterns:    # first run, or the registry changed since
+                self.plan = TriggerPlan(patterns, self.triggers, self.inlinePatterns)
+            if not self.plan.untriggered and not any_held(tree_strings(tree), self.plan.all_triggers):
+                self.stashed_nodes = {}           # no pattern can match: the tree stays as it is
+                return tree
             return super().run(tree, ancestors)
 
         # Overrides the base class's private __handleInline (its mangled name), which it calls
@@ -104,26 +195,60 @@ def _define_triggered_inline() -> type:
                 return data
             return _apply_triggered_patterns(self, data, patternIndex)
 
+        # And its private __processPlaceholders: a text without placeholders (most of them) is
+        # only put back where it was taken from.
+        def _InlineProcessor__processPlaceholders(self, data, parent, isText: bool = True) -> list:
+            if not data or util.INLINE_PLACEHOLDER_PREFIX in data:
+                return super()._InlineProcessor__processPlaceholders(data, parent, isText)
+            text = util.AtomicString(data) if isinstance(data, util.AtomicString) else data[0:]
+            held = parent.text if isText else parent.tail
+            if isText:
+                parent.text = held + text if held else text
+            else:
+                parent.tail = held + text if held else text
+            return []
+
     return TriggeredInlineProcessor
 
 
-def _patterns_in_order(registry, triggers: dict[str, tuple[str, ...]]) -> list:
-    """Each inline pattern of the registry, in order, with its trigger characters (or None)."""
-    found = {registry.get_index_for_name(name): frozenset(chars)
-             for name, chars in triggers.items() if name in registry}
-    return [(registry[i], found.get(i)) for i in range(len(registry))]
+class TriggerPlan:
+    """Which inline patterns to try on a text, by the trigger strings the text holds.
+
+    A text is tried with each pattern that has no triggers or one of its triggers present, in
+    registry order; the list for each set of present triggers is made once and kept, since few
+    distinct sets occur.
+    """
+
+    def __init__(self, patterns: list, triggers: dict[str, tuple[str, ...]], registry=None):
+        self.patterns = patterns
+        found = {registry.get_index_for_name(name): frozenset(chars)
+                 for name, chars in triggers.items() if registry is not None and name in registry}
+        self.pattern_triggers = [found.get(index) for index in range(len(patterns))]
+        self.all_triggers = tuple(sorted(set().union(*found.values())))
+        self.untriggered = len(found) < len(patterns)
+        self.tried: dict[frozenset, tuple[int, ...]] = {}
+
+    def indices(self, data: str) -> tuple[int, ...]:
+        """The indices of the patterns to try on `data`, in order."""
+        present = frozenset([trigger for trigger in self.all_triggers if trigger in data])
+        indices = self.tried.get(present)
+        if indices is None:
+            indices = self.tried[present] = tuple(
+                index for index, triggers in enumerate(self.pattern_triggers)
+                if triggers is None or not triggers.isdisjoint(present))
+        return indices
 
 
 def _apply_triggered_patterns(processor, data: str, first: int) -> str:
     """Apply the patterns from index `first` on, skipping those whose triggers are absent."""
     # Matches only replace text with placeholders, which hold no trigger, so the set found
     # here can only grow stale by excess: a pattern is then tried for nothing, never skipped.
-    present = {trigger for trigger in processor.all_triggers if trigger in data}
+    plan = processor.plan
     apply_pattern = processor._InlineProcessor__applyPattern
-    for index in range(first, len(processor.patterns_in_order)):
-        pattern, triggers = processor.patterns_in_order[index]
-        if triggers is not None and triggers.isdisjoint(present):
+    for index in plan.indices(data):
+        if index < first:
             continue
+        pattern = plan.patterns[index]
         matched, start = True, 0
         while matched:   # a pattern that matched is tried again after its match
             data, matched, start = apply_pattern(pattern, data, index, start)

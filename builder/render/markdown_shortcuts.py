@@ -4,17 +4,30 @@ The stock parser asks every block processor about every block, and the stock Inl
 every registered pattern on every text node: some seventeen regular-expression scans, each behind
 a registry lookup, even for a sentence of plain words. Each of them can only apply to text that
 holds one of a few strings (a link needs "[", a heading "#", a table "|"), so one whose strings are
-all absent is skipped. The output is the same, which tests/test_markdown_shortcuts.py checks
-against stock Python-Markdown. Patterns and processors not listed here are always tried. The
-skipping itself reaches into Python-Markdown's internals, so it lives in builder/core/patches.py,
-guarded by the version it was written for.
+all absent is skipped. So is a whole inline stage when no text of the tree holds a trigger (the
+typography stage, on most posts), and a tree processor or preprocessor whose run could change
+nothing (attribute lists without a brace, fences without a fence). The output is the same, which
+tests/test_markdown_shortcuts.py checks against stock Python-Markdown. Patterns and processors not
+listed here are always tried. The skipping itself reaches into Python-Markdown's internals, so it
+lives in builder/core/patches.py, guarded by the version it was written for.
 """
 from __future__ import annotations
 
 import markdown
 from markdown.extensions import Extension
 
-from builder.core.patches import skip_unless_triggered, triggered_inline_processor
+from builder.core.patches import skip_run_unless_triggered, triggered_block_parser, triggered_inline_processor
+
+# smarty's quote patterns in its order (Python-Markdown 3.11.3): what each one's regular expression
+# needs. Prose is full of apostrophes; this keeps the double-quote patterns off it, and the reverse.
+SMARTY_QUOTE_TRIGGERS: tuple[tuple[str, ...], ...] = (
+    ("'",), ('"',),                 # a quote opening the text, before punctuation
+    ("\"'",), ("'\"",),             # quotes in a row, opening
+    ("'\"",), ("\"'",),             # quotes in a row, closing
+    ("'",),                         # a decade: '80s
+    ("'",), ("'",), ("'",), ("'",),  # single quotes: opening, closing (twice), the rest
+    ('"',), ('"',), ('"',), ('"',),  # double quotes: opening, closing (twice), the rest
+)
 
 # Every match of the inline pattern registered under this name contains at least one of these strings.
 TRIGGERS: dict[str, tuple[str, ...]] = {
@@ -43,7 +56,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "smarty-en-dashes": ("--",),
     "smarty-left-angle-quotes": ("<<",),
     "smarty-right-angle-quotes": (">>",),
-    **{f"smarty-quotes-{index}": ("'", '"') for index in range(15)},
+    **{f"smarty-quotes-{index}": triggers for index, triggers in enumerate(SMARTY_QUOTE_TRIGGERS)},
 }
 
 
@@ -53,10 +66,26 @@ BLOCK_TRIGGERS: dict[str, tuple[str, ...]] = {
     "hashheader": ("#",),
     "setextheader": ("=", "-"),
     "hr": ("-", "_", "*"),
+    "ulist": ("*", "+", "-"),
     "quote": (">",),
     "footnote": ("[^",),
     "reference": ("]:",),
+    "deflist": (":",),
+    "abbr": ("*[",),                     # its run declines any other block
+    "markdown_block": ("\u0002",),       # md_in_html's run declines a block without a stashed tag
+    "math_display_block": ("$$", "\\\\["),   # builder/formats/mathml.py
 }
+# These need a block that starts with the processor's indent (its tab_length blanks).
+INDENTED_BLOCKS = ("code", "indent", "defindent")
+
+# The tree processor (or preprocessor) registered under this name changes nothing unless its tree's
+# texts and tails (or its lines) hold one of these; for those in READS_ATTRIBUTES, or its attribute values.
+RUN_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "attr_list": ("{",),                 # its three patterns all need a brace
+    "fenced_code_block": ("```", "~~~"),  # pymdownx.superfences: a fence needs three of either
+    "unescape": tuple(f"\u0002{digit}" for digit in range(10)),   # STX<number>ETX back to a character
+}
+READS_ATTRIBUTES = {"unescape"}
 
 
 class ShortcutsExtension(Extension):
@@ -70,6 +99,13 @@ class ShortcutsExtension(Extension):
             smarty = triggered_inline_processor(md, TRIGGERS)
             smarty.inlinePatterns = md.treeprocessors["smarty"].inlinePatterns
             md.treeprocessors.register(smarty, "smarty", 6)
-        for name, triggers in BLOCK_TRIGGERS.items():
-            if name in md.parser.blockprocessors:
-                skip_unless_triggered(md.parser.blockprocessors[name], triggers)
+        triggered_block_parser(md.parser, BLOCK_TRIGGERS | indent_triggers(md))
+        for name, triggers in RUN_TRIGGERS.items():
+            for registry in (md.treeprocessors, md.preprocessors):
+                if name in registry:
+                    skip_run_unless_triggered(registry[name], triggers, attributes=name in READS_ATTRIBUTES)
+
+
+def indent_triggers(md: markdown.Markdown) -> dict[str, tuple[str, ...]]:
+    processors = md.parser.blockprocessors
+    return {name: (" " * processors[name].tab_length,) for name in INDENTED_BLOCKS if name in processors}
