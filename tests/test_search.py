@@ -1,17 +1,21 @@
-"""Site search (issue 15): the Pagefind index over the posts' bodies, `search: false`, the no-op
-rebuild that leaves the index alone, and searching Chinese and English words in headless Chromium
-(skipped, saying why, where Chromium is missing and cannot be installed)."""
+"""Site search (issue 15): the Pagefind index over the posts' bodies in shards, `search: false`,
+the no-op rebuild that leaves the index alone, the edit that redoes only its shard, and searching
+Chinese and English words across shards in headless Chromium (skipped, saying why, where
+Chromium is missing)."""
 from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from browser_support import Browser, Tab, serve
-from builder.site import search
-from conftest import run_build, write
+from builder.site import search, search_bundle, search_shards
+from conftest import run_build, tree_bytes, write
 
 CHINESE = "2024/01/01/chinese.html"
 ENGLISH = "2024/01/02/english.html"
@@ -32,29 +36,63 @@ def make_site(root: Path) -> Path:
     return site
 
 
+@pytest.fixture
+def one_page_shards(monkeypatch):
+    """Shards of one page each (a real site has about 64), so that a small site has several:
+    the Chinese post's shard is 00 and the English post's 01."""
+    monkeypatch.setattr(search_shards, "PAGES_PER_SHARD", 1)
+
+
+@pytest.fixture
+def started(monkeypatch) -> list[str]:
+    """The shards Pagefind is started on, in order."""
+    names = []
+    real = search_bundle.start_pagefind
+    monkeypatch.setattr(search_bundle, "start_pagefind",
+                        lambda executable, job: names.append(job.name) or real(executable, job))
+    return names
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     source = make_site(tmp_path_factory.mktemp("search"))
-    result = run_build(source, execute=False).result
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_shards, "PAGES_PER_SHARD", 1)
+        result = run_build(source, execute=False).result
     assert result.exit_code == 0, result.failures
     return source / "_site"
 
 
-def indexed_urls(site: Path) -> set[str]:
-    """The URLs of the pages in the Pagefind bundle (its fragments are gzip'd JSON)."""
+def shards(site: Path) -> list[str]:
+    return json.loads((site / "pagefind/shards.json").read_text(encoding="utf-8"))["shards"]
+
+
+def indexed_urls(site: Path, shard: str = "*") -> set[str]:
+    """The URLs of the pages in the shards' Pagefind bundles (their fragments are gzip'd JSON)."""
     urls = set()
-    for fragment in (site / "pagefind/fragment").glob("*.pf_fragment"):
+    for fragment in site.glob(f"pagefind/{shard}/fragment/*.pf_fragment"):
         data = gzip.decompress(fragment.read_bytes())
         urls.add(json.loads(data[data.index(b"{"):])["url"])
     return urls
 
 
 def test_only_posts_with_a_searchable_body_are_indexed(site):
-    assert indexed_urls(site) == {"/" + CHINESE, "/" + ENGLISH}
+    assert shards(site) == ["00", "01"]
+    assert indexed_urls(site, "00") == {"/" + CHINESE} and indexed_urls(site, "01") == {"/" + ENGLISH}
     assert "data-pagefind-body" not in (site / HIDDEN).read_text(encoding="utf-8")
-    # One index in the site's language: its Chinese segmentation keeps English words whole.
-    languages = json.loads((site / "pagefind/pagefind-entry.json").read_text())["languages"]
-    assert list(languages) == ["zh-cn"] and languages["zh-cn"]["page_count"] == 2
+    for shard in shards(site):
+        # One index in the site's language: its Chinese segmentation keeps English words whole.
+        languages = json.loads((site / f"pagefind/{shard}/pagefind-entry.json").read_text())["languages"]
+        assert list(languages) == ["zh-cn"] and languages["zh-cn"]["page_count"] == 1
+    # Each shard is a whole bundle (any one can lead the others) without Pagefind's own interfaces.
+    assert sorted(path.name for path in (site / "pagefind/01").iterdir()) == [
+        "fragment", "index", "pagefind-entry.json", "pagefind-worker.js", "pagefind.js",
+        next(path.name for path in (site / "pagefind/01").glob("*.pf_meta")), "wasm.unknown.pagefind"]
+
+
+def test_shard_count_grows_by_doubling_as_pages_are_added():
+    assert [search_shards.shard_count(pages) for pages in (0, 1, 64, 65, 128, 129, 1000, 10**6)] == \
+        [1, 1, 1, 2, 2, 4, 16, 64]
 
 
 def test_masthead_box_sends_the_query_to_the_search_page(site):
@@ -66,21 +104,84 @@ def test_masthead_box_sends_the_query_to_the_search_page(site):
     assert 'src="/blog/assets/js/search.js" data-bundle="/blog/pagefind/" data-base="/blog/"' in page
 
 
-def test_noop_rebuild_leaves_the_index_alone_and_an_edit_redoes_it(tmp_path, monkeypatch):
+def test_noop_rebuild_runs_no_pagefind_and_an_edit_redoes_only_its_shard(tmp_path, one_page_shards, started):
+    source = make_site(tmp_path)
+    built = source / "_site"
+    assert run_build(source, execute=False).result.exit_code == 0
+    assert started == ["00", "01"]
+    before = {path: path.stat().st_ino for path in built.glob("pagefind/*/**/*") if path.is_file()}
+    started.clear()
+    assert run_build(source, execute=False).result.exit_code == 0
+    assert started == []
+    write(source / "posts/2024-01-02-english.md", "---\ntitle: Backpropagation\nlang: en\n---\n\n"
+          "Backpropagation computes every gradient; autograd records the graph.\n")
+    assert run_build(source, execute=False).result.exit_code == 0
+    assert started == ["01"]                              # the English post's shard, not the Chinese one's
+    after = {path: path.stat().st_ino for path in built.glob("pagefind/*/**/*") if path.is_file()}
+    assert {path: ino for path, ino in after.items() if "/00/" in str(path)} == \
+        {path: ino for path, ino in before.items() if "/00/" in str(path)}
+    assert any(b"autograd" in gzip.decompress(path.read_bytes()) for path in built.glob("pagefind/01/fragment/*"))
+    assert shards(built) == ["00", "01"] and not (built / search_bundle.STAGING).exists()
+
+
+def test_a_page_leaving_the_index_takes_its_emptied_shard_along(tmp_path, one_page_shards, started):
     source = make_site(tmp_path)
     assert run_build(source, execute=False).result.exit_code == 0
-    entry = source / "_site/pagefind/pagefind-entry.json"
-    before = entry.stat().st_mtime_ns
-    calls = []
-    real = search.run_pagefind
-    monkeypatch.setattr(search, "run_pagefind", lambda *args: calls.append(args) or real(*args))
+    write(source / "posts/2024-01-02-english.md", "---\ntitle: Backpropagation\nsearch: false\n---\n\nGone.\n")
     assert run_build(source, execute=False).result.exit_code == 0
-    assert calls == [] and entry.stat().st_mtime_ns == before
+    built = source / "_site"
+    assert shards(built) == ["00"] and not (built / "pagefind/01").exists()
+    assert indexed_urls(built) == {"/" + CHINESE}
+
+
+def test_an_incremental_index_has_the_bytes_of_a_clean_one(tmp_path, one_page_shards):
+    source = make_site(tmp_path / "a")
+    assert run_build(source, execute=False).result.exit_code == 0
     write(source / "posts/2024-01-03-hidden.md", "---\ntitle: Hidden\n---\n\nNow about xylophones.\n")
+    assert run_build(source, execute=False).result.exit_code == 0     # 3 pages: 4 shards, all redone
+    write(source / "posts/2024-01-01-chinese.md", "---\ntitle: 梯度\n---\n\n学习率决定每一步走多远。\n")
     assert run_build(source, execute=False).result.exit_code == 0
-    assert len(calls) == 1
-    assert "/" + HIDDEN in indexed_urls(source / "_site")
-    assert not (source / "_site" / search.STAGING).exists()
+    clean = tmp_path / "b"
+    shutil.copytree(source, clean, ignore=shutil.ignore_patterns("_site", ".build-cache"))
+    assert run_build(clean, execute=False).result.exit_code == 0
+    index = lambda site: {path: data for path, data in tree_bytes(site / "_site").items()  # noqa: E731
+                          if path.startswith("pagefind/")}
+    assert index(source) == index(clean) and shards(source / "_site") == ["00", "02", "03"]
+
+
+def test_a_failing_shard_leaves_every_previous_bundle_in_place(tmp_path, one_page_shards, monkeypatch):
+    source = make_site(tmp_path)
+    assert run_build(source, execute=False).result.exit_code == 0
+    index = lambda: {path: data for path, data in tree_bytes(source / "_site").items()  # noqa: E731
+                     if path.startswith("pagefind/")}
+    before = index()
+    real = search_bundle.start_pagefind
+
+    def break_shard_01(executable, job):
+        if job.name != "01":
+            return real(executable, job)
+        with open(job.log, "wb") as log:
+            return subprocess.Popen([sys.executable, "-c", "import sys; sys.exit('index broken')"], stderr=log)
+    monkeypatch.setattr(search_bundle, "start_pagefind", break_shard_01)
+    for name in ("2024-01-01-chinese.md", "2024-01-02-english.md"):
+        path = source / "posts" / name
+        path.write_text(path.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    built = run_build(source, execute=False)
+    assert built.result.exit_code == 0
+    assert "search index not updated: Pagefind failed on shard 01: index broken" in built.log
+    assert index() == before and not (source / "_site" / search_bundle.STAGING).exists()
+    monkeypatch.setattr(search_bundle, "start_pagefind", real)
+    assert run_build(source, execute=False).result.exit_code == 0    # the next build redoes both
+    assert index() != before and any(b"More" in gzip.decompress(path.read_bytes())
+                                     for path in (source / "_site").glob("pagefind/01/fragment/*"))
+
+
+def test_a_page_whose_path_reads_as_a_glob_is_indexed_as_itself(tmp_path):
+    source = make_site(tmp_path)      # Pagefind picks a shard's pages with a glob naming each one
+    write(source / "posts/2024-01-04-odd.md", '---\ntitle: Odd\npermalink: "/odd/(a),[b]{c}*?<d>:$e!#.html"\n'
+          "---\n\nQuaternions everywhere.\n")
+    assert run_build(source, execute=False).result.exit_code == 0
+    assert indexed_urls(source / "_site") == {"/" + CHINESE, "/" + ENGLISH, "/odd/(a),[b]{c}*?<d>:$e!#.html"}
 
 
 def test_a_missing_pagefind_leaves_the_site_built_and_says_why(tmp_path, monkeypatch):
@@ -90,6 +191,7 @@ def test_a_missing_pagefind_leaves_the_site_built_and_says_why(tmp_path, monkeyp
     assert built.result.exit_code == 0
     assert "search index not updated: No such file or directory (pagefind/ kept as it was)" in built.log
     assert (source / "_site" / CHINESE).is_file() and not (source / "_site/pagefind").exists()
+    assert not (source / "_site" / search_bundle.STAGING).exists()
     monkeypatch.delenv("PAGEFIND_BINARY_PATH")
     assert run_build(source, execute=False).result.exit_code == 0    # the next build indexes
     assert indexed_urls(source / "_site") == {"/" + CHINESE, "/" + ENGLISH}

@@ -36,7 +36,7 @@ def test_pages_workflow_build_job_renders_from_the_freeze_records():
     setup = next(step for step in steps("build") if step.get("uses") == "actions/setup-python@v5")
     assert str(setup["with"]["python-version"]) == "3.11"
     assert runs("build") == ["pip install -r requirements.txt", "python -m builder build --frozen",
-                             "test -f _site/pagefind/pagefind-entry.json"]   # the search index came with it
+                             "test -f _site/pagefind/shards.json"]   # the search index came with it
     upload = next(step for step in steps("build") if step.get("uses") == "actions/upload-pages-artifact@v3")
     assert upload["with"]["path"] == "_site"
 

@@ -9,9 +9,17 @@ const SHOWN = 20;
 let loading = null;
 let latest = 0;
 
+/* The index is one Pagefind bundle per shard of the pages (pagefind/shards.json lists them): the
+   first one's script leads and the others are merged into it, so one query searches them all. */
 async function loadPagefind() {
-  const pagefind = await import(bundle + "pagefind.js");
-  await pagefind.options({ baseUrl: script.dataset.base });
+  const listing = await fetch(bundle + "shards.json", { cache: "no-cache" });
+  if (!listing.ok) throw new Error(`${bundle}shards.json: HTTP ${listing.status}`);
+  const [first, ...others] = (await listing.json()).shards;
+  if (!first) return null;
+  const pagefind = await import(`${bundle}${first}/pagefind.js`);
+  const base = { baseUrl: script.dataset.base };
+  await pagefind.options(base);
+  await Promise.all(others.map((shard) => pagefind.mergeIndex(`${bundle}${shard}/`, base)));
   return pagefind;
 }
 
@@ -34,7 +42,8 @@ async function search(query) {
     return;
   }
   loading = loading || loadPagefind();
-  const found = await (await loading).search(query);
+  const pagefind = await loading;
+  const found = pagefind ? await pagefind.search(query) : { results: [] };
   const shown = await Promise.all(found.results.slice(0, SHOWN).map((result) => result.data()));
   if (run !== latest) return;   // a newer query finished first
   list.replaceChildren(...shown.map(resultItem));

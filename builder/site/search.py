@@ -1,21 +1,20 @@
-"""Site search: the search page, and the Pagefind index built over the written pages.
+"""Site search: the search page, and the Pagefind index of the written pages, in shards.
 
-Pagefind reads the pages once they are on disk and writes its bundle (small chunks fetched per
-query) into a hidden staging folder; the bundle then replaces `pagefind/` by renames. The index is
-rebuilt only when an HTML page changed since it was made (a stamp of their sizes and mtimes is
-kept beside the build state, not in the site, whose bytes stay those of a clean build), so a
-no-op build never runs Pagefind. Only `data-pagefind-body` (a post's or
-page's body, unless its front matter says `search: false`) is indexed. Every page goes into one
-index in the site's `lang`: a Chinese index (segmented words) finds English words too, while
-Pagefind's per-language indexes could not be searched together from one page.
+Only `data-pagefind-body` (a post's or page's body, unless its front matter says `search:
+false`) is indexed. The pages are split into shards (builder.site.search_shards), one Pagefind
+bundle each under `pagefind/<shard>/`, listed in `pagefind/shards.json`; the search page merges
+them (`assets/js/search.js`). After the writer's commit only the shards whose pages changed are
+re-indexed (builder.site.search_bundle), so an edit to one post costs its shard's pages, and a
+no-op build runs no Pagefind at all. Every shard is one index in the site's `lang`: a Chinese
+index (segmented words) finds English words too, while Pagefind's per-language indexes could
+not be searched together from one page.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,12 +23,11 @@ from builder.core.model import Page
 from builder.render.page import RenderContext, listing_page
 from builder.render.templates import render_template
 from builder.site.progress import Reporter
-from builder.site.writer import Writer, WriteError, replace_file
+from builder.site.search_bundle import BUNDLE, STAGING, SearchIndexError, build_shards, pagefind_executable
+from builder.site.search_shards import IndexRecord, page_facts, read_record, shard_keys, store_record
+from builder.site.writer import Writer, WriteError, holds, replace_file
 
-BUNDLE = "pagefind"
-STAGING = ".pagefind-staging"
-RETIRED = ".pagefind-retired"
-TIMEOUT_SECONDS = 600
+MANIFEST = "shards.json"
 
 
 def search_enabled(config: SiteConfig) -> bool:
@@ -47,90 +45,93 @@ def render_search_page(context: RenderContext) -> list[Page]:
 
 
 @contextlib.contextmanager
-def indexed(writer: Writer, config: SiteConfig, reporter: Reporter, stamp_file: Path) -> Iterator[None]:
-    """Around the writer's commit: keep the previous index, then re-index if any page changed.
+def indexed(writer: Writer, config: SiteConfig, reporter: Reporter, record_file: Path) -> Iterator[None]:
+    """Around the writer's commit: keep the previous bundles, then redo the shards whose pages changed.
 
-    `stamp_file` remembers which pages the index was made from (in the build's cache folder).
+    `record_file` remembers what each shard's bundle was made from (in the build's cache folder).
     """
-    bundle = writer.root / BUNDLE
     if not search_enabled(config):
         yield
         return
-    index_files = {path.relative_to(writer.root).as_posix()
-                   for path in (bundle.rglob("*") if bundle.is_dir() else ()) if path.is_file()}
-    for path in sorted(index_files):
-        writer.keep(path)
+    bundle_files = previous_bundle_files(writer.root)
+    writer.kept |= bundle_files      # just listed, so there: keep() would stat each one again
     yield
-    writer.kept -= index_files      # kept only from deletion: the page count leaves the index out
-    stamp = pages_stamp(writer.root)
-    if read_stamp(stamp_file) == stamp and (bundle / "pagefind-entry.json").is_file():
-        return
+    writer.kept -= bundle_files      # kept only from deletion: the page count leaves the index out
+    pages = [path for path in writer.produced | writer.kept
+             if path.endswith(".html") and not path.startswith((BUNDLE + "/", STAGING + "/"))]
     try:
-        build_index(writer.root, str(config.lang))
-        replace_file(stamp_file, (stamp + "\n").encode(), stamp_file.name)
+        redone = update_index(writer.root, pages, str(config.lang), record_file)
     except (SearchIndexError, WriteError) as error:
         reporter.note(f"search index not updated: {error}")
+        return
+    if redone and reporter.verbose:
+        reporter.note(f"search: re-indexed shard(s) {', '.join(redone)}")
 
 
-class SearchIndexError(Exception):
-    """Pagefind is missing or failed; the site is written, its previous index stays."""
+def previous_bundle_files(root: Path) -> set[str]:
+    """The files of the shard bundles and their list (a bundle of an older layout is removed)."""
+    bundle, found = root / BUNDLE, set()
+    if (bundle / MANIFEST).is_file():
+        found.add(f"{BUNDLE}/{MANIFEST}")
+    for folder, _, files in os.walk(bundle):
+        parts = Path(folder).relative_to(bundle).parts
+        if parts and is_shard_name(parts[0]):
+            found.update(f"{BUNDLE}/{'/'.join(parts)}/{name}" for name in files)
+    return found
 
 
-def pages_stamp(root: Path) -> str:
-    """A digest of every HTML page's path, size and mtime, outside the search bundle."""
-    digest = hashlib.sha256()
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(name for name in subfolders if name not in (BUNDLE, STAGING, RETIRED))
-        for name in sorted(files):
-            if name.endswith(".html"):
-                stat = os.stat(os.path.join(folder, name))
-                digest.update(f"{os.path.relpath(folder, root)}/{name} {stat.st_size} {stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+def is_shard_name(name: str) -> bool:
+    return len(name) == 2 and name.isdigit()
 
 
-def read_stamp(stamp_file: Path) -> str | None:
+def update_index(root: Path, pages: list[str], language: str, record_file: Path) -> list[str]:
+    """Re-index the shards whose pages changed, list the shards, forget emptied ones; return
+    the shards re-indexed."""
+    previous = read_record(record_file)
+    facts = page_facts(root, pages, previous.pages)
+    if facts == previous.pages and previous.settings.startswith(language.lower() + " ") \
+            and bundles_present(root, list(previous.shards)):
+        return []   # no page changed: not even Pagefind's version is looked up (a change redoes all)
+    settings = index_settings(language)
+    shards = shard_keys(facts, settings)
+    stale = {name: paths for name, (paths, key) in shards.items()
+             if previous.shards.get(name) != key or not bundles_present(root, [name])}
+    if stale:
+        build_shards(root, stale, language)
+    made = {name: key for name, (_, key) in shards.items()}
+    write_manifest(root, sorted(made))
+    remove_other_shards(root / BUNDLE, set(made))
+    store_record(record_file, IndexRecord(settings, facts, made))
+    return sorted(stale)
+
+
+def bundles_present(root: Path, shards: list[str]) -> bool:
+    """Whether these shards' bundles and the list of shards are in the site (not deleted by hand)."""
+    return (root / BUNDLE / MANIFEST).is_file() and all(
+        (root / BUNDLE / name / "pagefind-entry.json").is_file() for name in shards)
+
+
+def index_settings(language: str) -> str:
+    """What every bundle depends on besides its pages: the language, and which Pagefind made it."""
+    executable = pagefind_executable()
     try:
-        return stamp_file.read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-
-
-def build_index(root: Path, language: str) -> None:
-    """Run Pagefind into a staging folder, then swap it in for the previous bundle."""
-    staging, retired, bundle = root / STAGING, root / RETIRED, root / BUNDLE
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        run_pagefind(root, staging, language)
-        shutil.rmtree(retired, ignore_errors=True)
-        if bundle.exists():
-            os.replace(bundle, retired)
-        try:
-            os.replace(staging, bundle)
-        except OSError:
-            if retired.exists():
-                os.replace(retired, bundle)
-            raise
+        stat = executable.stat()
     except OSError as error:
         raise SearchIndexError(f"{error.strerror or error} ({BUNDLE}/ kept as it was)") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(retired, ignore_errors=True)
+    return f"{language.lower()} {executable} {stat.st_size} {stat.st_mtime_ns}"
 
 
-def run_pagefind(root: Path, output: Path, language: str) -> None:
-    """Index `root`'s pages into `output` with Pagefind's binary (the `pagefind[extended]` package)."""
-    try:
-        from pagefind.service import get_executable   # the wheel's binary, or PAGEFIND_BINARY_PATH
-    except ImportError:
-        get_executable = lambda: None   # noqa: E731
-    executable = get_executable()
-    if executable is None:
-        raise SearchIndexError("Pagefind is not installed: run `pip install -r requirements.txt`")
-    command = [str(executable), "--site", str(root), "--output-path", str(output), "--silent",
-               "--force-language", language.lower()]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired:
-        raise SearchIndexError(f"Pagefind took longer than {TIMEOUT_SECONDS} s") from None
-    if done.returncode != 0:
-        raise SearchIndexError(f"Pagefind failed: {(done.stderr or done.stdout).strip()[-500:]}")
+def write_manifest(root: Path, shards: list[str]) -> None:
+    """`pagefind/shards.json`: the bundles the search page merges (the first one leads)."""
+    content = (json.dumps({"shards": shards}) + "\n").encode()
+    target = root / BUNDLE / MANIFEST
+    if not holds(target, content):
+        target.parent.mkdir(exist_ok=True)
+        replace_file(target, content, f"{BUNDLE}/{MANIFEST}")
+
+
+def remove_other_shards(bundle: Path, wanted: set[str]) -> None:
+    """Remove shard bundles that no page belongs to any longer (after the manifest stopped naming them)."""
+    for entry in sorted(os.scandir(bundle), key=lambda entry: entry.name) if bundle.is_dir() else ():
+        if entry.is_dir() and entry.name not in wanted:
+            shutil.rmtree(entry.path, ignore_errors=True)
