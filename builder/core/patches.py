@@ -25,6 +25,10 @@ PATCHES: dict[str, tuple[str, tuple[str, ...]]] = {
     "jupyter-reap-poll": ("jupyter_client", ("8.10.0",)),
     # nbclient: a kernel that failed to start is stopped now, not retried (and failing) at exit.
     "nbclient-forget-kernel": ("nbclient", ("0.11.0",)),
+    # Pygments: a RegexLexer's processed rules, read to ask only those that can match (render/python_lexer.py).
+    "pygments-lexer-rules": ("Pygments", ("2.21.0",)),
+    # CPython's regular-expression parser and compiler: the characters a match can start with.
+    "python-sre": ("python", ("3.11",)),
     # CPython's atexit: run the exit handlers, then leave without tearing the modules down.
     "atexit-run-handlers": ("python", ("3.11",)),
 }
@@ -253,6 +257,22 @@ def _apply_triggered_patterns(processor, data: str, first: int) -> str:
         while matched:   # a pattern that matched is tried again after its match
             data, matched, start = apply_pattern(pattern, data, index, start)
     return data
+
+
+# --------------------------------------------------------------------------- Pygments
+
+def regex_lexer_rules(lexer) -> dict | None:
+    """A RegexLexer's processed rules (state -> [(compiled match, action, new state)]), or None when off."""
+    return lexer._tokens if enabled("pygments-lexer-rules") else None
+
+
+def sre_modules():
+    """CPython's regular-expression parser, compiler and opcodes (re._parser, re._compiler,
+    re._constants), or None when off."""
+    if not enabled("python-sre"):
+        return None
+    from re import _compiler, _constants, _parser
+    return _parser, _compiler, _constants
 
 
 # --------------------------------------------------------------------------- jupyter_client

@@ -11,12 +11,12 @@ from markdown.extensions.toc import slugify_unicode
 from markdown.preprocessors import Preprocessor
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import PythonLexer
 
 from builder.render.liquid import LiquidContext, expand_liquid
 from builder.core.errors import Location, SourceError, in_file_order
 from builder.render.citations import CitationExtension
 from builder.render.markdown_shortcuts import ShortcutsExtension
+from builder.render.python_lexer import python_lexer
 from builder.render.kramdown import KramdownSettings, kramdown_settings, markdown_extensions
 from builder.formats.mathml import MathError, MathExtension
 from builder.core.model import CodeCell, ExecutedPost, Prose
@@ -134,8 +134,9 @@ def toc_list(md: markdown.Markdown) -> str:
     return toc[start:toc.rfind("</ul>") + 5] if start >= 0 else ""
 
 
-# Made once: building an HtmlFormatter computes its whole style sheet, a fifth of highlighting.
-PYTHON_LEXER = PythonLexer()
+# Made once: building an HtmlFormatter computes its whole style sheet, a fifth of highlighting;
+# the lexer keeps, per state and character, the rules worth trying.
+PYTHON_LEXER = python_lexer()
 HTML_FORMATTER = HtmlFormatter(cssclass="highlight")
 
 
