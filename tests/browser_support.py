@@ -16,6 +16,7 @@ import select
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -129,13 +130,18 @@ class Tab:
 
     def __init__(self, browser: Browser):
         self.browser = browser
-        target = browser.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.target = browser.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = browser.call("Target.attachToTarget", targetId=self.target, flatten=True)["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable")
 
     def call(self, method: str, **params) -> dict:
         return self.browser.call(method, self.session, **params)
+
+    def close(self) -> None:
+        """Close this page (the browser is shared by the run), dropping its unread events."""
+        self.browser.call("Target.closeTarget", targetId=self.target)
+        self.browser.events[:] = [m for m in self.browser.events if m.get("sessionId") != self.session]
 
     def open(self, url: str, width: int = 1280, height: int = 2000, mobile: bool = False,
              dark: bool = False) -> None:
@@ -173,6 +179,16 @@ class Tab:
         return errors
 
 
+@contextlib.contextmanager
+def new_tab(browser: Browser) -> Iterator[Tab]:
+    """A tab of its own in the run's shared browser, closed afterwards."""
+    tab = Tab(browser)
+    try:
+        yield tab
+    finally:
+        tab.close()
+
+
 def console_error(message: dict) -> str | None:
     method, params = message["method"], message.get("params", {})
     if method == "Runtime.exceptionThrown":
@@ -206,7 +222,8 @@ def serve(folder: Path, base: str = ""):
     """Serve `folder` at http://127.0.0.1:<port><base>/ in a thread; yields that URL's origin."""
     handler = type("Handler", (SiteHandler,), {"base": base})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, at every fixture's end.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -10,8 +10,10 @@ import time
 import zlib
 from pathlib import Path
 
+import jinja2
 import pytest
 
+from builder.site import build as build_module
 from builder.site.build import BuildOptions, build_site
 from builder.site.progress import Reporter
 
@@ -116,6 +118,70 @@ def chromium() -> None:
         pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def browser(chromium, tmp_path_factory):
+    """One headless Chromium for the whole run (starting one costs about a second of CPU);
+    each module opens its own tabs in it."""
+    from browser_support import Browser
+    shared = Browser(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
+# --------------------------------------------------------------------------- compiled templates
+
+class SessionTemplateCode(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in memory for the whole run.
+
+    Every build makes a fresh Jinja environment and so compiles the theme's templates again:
+    across the suite's hundreds of small builds that was about a third of its CPU. Jinja keys
+    the code by template name and file, and compiles again when the source's checksum differs,
+    so an edited template is never served stale and each site's own templates stay its own.
+    """
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _templates_compiled_once():
+    """Builds with the same settings share compiled templates, and every build shares the
+    parse trees that the incremental state reads a template's includes from.
+
+    Compiled code is not shared across settings: Jinja folds a filter over a constant while
+    compiling, so `"/x" | relative_url` keeps the baseurl of the environment that compiled it.
+    A parse tree depends on the source alone.
+    """
+    caches: dict[str, SessionTemplateCode] = {}
+    trees: dict[tuple[str, str | None], jinja2.nodes.Template] = {}
+    make = build_module.make_environment
+
+    def make_sharing(site_dir: Path, config) -> jinja2.Environment:
+        env = make(site_dir, config)
+        env.bytecode_cache = caches.setdefault(repr(config), SessionTemplateCode())
+        parse = env.parse
+
+        def parse_once(source: str, name: str | None = None, filename: str | None = None):
+            if (source, name) not in trees:
+                trees[source, name] = parse(source, name, filename)
+            return trees[source, name]
+
+        env.parse = parse_once
+        return env
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(build_module, "make_environment", make_sharing)
+        yield caches
+
 
 # --------------------------------------------------------------------------- the `kernel` marker
 
@@ -172,7 +238,7 @@ def _kernels_only_in_kernel_tests(request, guard_kernelspec):
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """A test that uses headless Chromium (the `chromium` or a `tab` fixture) is a `browser` test."""
+    """A test that uses headless Chromium (the `chromium`, `browser` or a `tab` fixture) is a `browser` test."""
     for item in items:
-        if {"chromium", "tab"} & set(getattr(item, "fixturenames", ())):
+        if {"chromium", "browser", "tab"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import Browser, Tab, serve
+from browser_support import Tab, new_tab, serve
 from conftest import run_build, write
 
 pytestmark = pytest.mark.browser
@@ -32,12 +32,9 @@ def site(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tab(site, chromium, tmp_path_factory):
-    browser = Browser(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield Tab(browser)
-    finally:
-        browser.close()
+def tab(site, browser):
+    with new_tab(browser) as tab:
+        yield tab
 
 
 @pytest.fixture(scope="module")
