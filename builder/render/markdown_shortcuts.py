@@ -32,8 +32,8 @@ SMARTY_QUOTE_TRIGGERS: tuple[tuple[str, ...], ...] = (
 # Every match of the inline pattern registered under this name contains at least one of these strings.
 TRIGGERS: dict[str, tuple[str, ...]] = {
     "backtick": ("`",),
-    "math_display": ("$", "\\"),
-    "math_inline": ("$", "\\"),
+    "math_display": ("\\\\[",),          # builder/formats/mathml.py: \\[ ... \\]
+    "math_inline": ("$", "\\\\("),       # $ ... $, $$ ... $$, \\( ... \\)
     "escape": ("\\",),
     "footnote": ("[",),
     "reference": ("[",),
