@@ -237,8 +237,16 @@ def test_a_signal_during_the_commit_step_waits_until_it_is_done():
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.01)          # the handler has run by now, and waited
                 steps.append("committed")
+                interrupts.site_committed()
         assert steps == ["committed"]
         assert caught.value.after_commit and caught.value.exit_code == 130
+        assert str(caught.value) == "interrupted (SIGINT): stopped the build; the new site was already in place"
+        # what runs after the commit (the search index) is stopped saying the same
+        interrupts.install()
+        interrupts.site_committed()
+        with pytest.raises(interrupts.Interrupted) as caught:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
         assert str(caught.value) == "interrupted (SIGINT): stopped the build; the new site was already in place"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)       # the deadline set for the clean-up

@@ -25,6 +25,7 @@ CLEANUP_SECONDS = 5.0       # the clean-up after a signal ends the process after
 _deferring: list[bool] = []
 _pending: list[int] = []
 _raised: list[int] = []
+_committed: list[bool] = []       # the new site is in place: later steps (the search index) only add
 
 
 class Interrupted(KeyboardInterrupt):
@@ -48,6 +49,7 @@ def install() -> None:
     """Handle SIGINT and SIGTERM as described above (call from the main thread)."""
     _pending.clear()
     _raised.clear()
+    _committed.clear()
     for signum in HANDLED:
         signal.signal(signum, _on_signal)
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -61,7 +63,7 @@ def _on_signal(signum: int, frame) -> None:
         if not _deferring:
             signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
         return
-    _raise(signum, after_commit=False)
+    _raise(signum, after_commit=bool(_committed))
 
 
 def _on_alarm(signum: int, frame) -> None:
@@ -102,4 +104,9 @@ def deferred() -> Iterator[None]:
         _deferring.pop()
     if _pending and not _deferring and not _raised:
         signum = _pending.pop()
-        _raise(signum, after_commit=True)
+        _raise(signum, after_commit=bool(_committed))
+
+
+def site_committed() -> None:
+    """Say that the new site is in place, so an interrupt from now on reports it as such."""
+    _committed[:] = [True]

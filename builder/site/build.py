@@ -17,7 +17,7 @@ import jinja2
 
 from builder.core.config import SiteConfig, is_excluded, load_config
 from builder.core.errors import BuildError, in_file_order
-from builder.core.interrupts import deferred
+from builder.core.interrupts import deferred, site_committed
 from builder.core.model import ExecutedPost, Page, Post, Prose
 from builder.core.theme import THEME_DIR
 from builder.core.urls import output_path
@@ -36,7 +36,7 @@ from builder.site.options import BuildOptions, BuildResult
 from builder.site.plan import Plan, PostRun, plan_posts, runs_code
 from builder.site.progress import Reporter
 from builder.site.render_pool import RenderPool, render_safely
-from builder.site.runs import Runs
+from builder.site.runs import Runs, cluster_address
 from builder.site.sources import Sources, read_posts, read_sources
 from builder.site.search import indexed, render_search_page
 from builder.site.writer import Writer
@@ -92,6 +92,7 @@ class Cache:
             plan.writer.commit()
             plan.record_outputs()
             save_state(self.path, self.state, self.previous)
+            site_committed()
 
 
 @dataclass
@@ -158,8 +159,9 @@ def follow_plan(build: SiteBuild, plan: Plan) -> bool:
 
 @contextmanager
 def warm_kernels(build: SiteBuild, runs: tuple[PostRun, ...]) -> Iterator[None]:
-    """A pool of kernels with the runs' heavy modules imported (unless the caller started one)."""
-    own_pool = build.warm is None and bool(runs)
+    """A pool of kernels with the runs' heavy modules imported (unless the caller started one, or
+    the posts run on a cluster, whose workers keep their own)."""
+    own_pool = build.warm is None and bool(runs) and not cluster_address(build)
     if own_pool:
         build.warm = start_warm_pool([executed_code(run.post) for run in runs], log=build.reporter.note)
     try:
