@@ -99,7 +99,7 @@ def skip_run_unless_triggered(processor, triggers: tuple[str, ...], attributes: 
 def any_held(strings: list[str], triggers: tuple[str, ...]) -> bool:
     """Whether one of `strings` holds one of `triggers`."""
     held = "\0".join(strings)
-    return any(trigger in held for trigger in triggers)
+    return any(map(held.__contains__, triggers))
 
 
 def tree_strings(root, attributes: bool = False) -> list[str]:
@@ -123,7 +123,7 @@ class BlockPlan:
         registry = self.registry
         if not registry._is_sorted or len(registry) != len(self.processors):   # first use, or changed
             self.rebuild()
-        present = frozenset([trigger for trigger in self.all_triggers if trigger in block])
+        present = frozenset(filter(block.__contains__, self.all_triggers))
         found = self.asked.get(present)
         if found is None:
             found = self.asked[present] = tuple(
@@ -234,7 +234,7 @@ class TriggerPlan:
 
     def indices(self, data: str) -> tuple[int, ...]:
         """The indices of the patterns to try on `data`, in order."""
-        present = frozenset([trigger for trigger in self.all_triggers if trigger in data])
+        present = frozenset(filter(data.__contains__, self.all_triggers))
         indices = self.tried.get(present)
         if indices is None:
             indices = self.tried[present] = tuple(

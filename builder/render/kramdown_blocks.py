@@ -194,6 +194,7 @@ class BlockAttributesPreprocessor(Preprocessor):
                 result.extend(["", ATTRIBUTES_MARK + match[1], ""])
             else:
                 result.append(line)
+        self.md.kramdown_marked = ATTRIBUTES_MARK in "\n".join(result)   # else the tree has none to move
         return result
 
     @staticmethod
@@ -212,6 +213,8 @@ class BlockAttributesTreeprocessor(Treeprocessor):
     """Gives each marked attribute list to the element before it, and drops the marker."""
 
     def run(self, root: etree.Element) -> None:
+        if not getattr(self.md, "kramdown_marked", True):
+            return
         for parent in list(root.iter()):
             for index, child in reversed(list(enumerate(parent))):
                 text = child.text or ""
