@@ -111,8 +111,10 @@ def build_command(args: argparse.Namespace) -> int:
 def locked_build(args: argparse.Namespace) -> int:
     """The build itself, once this process holds the site folder's lock."""
     force, shard = force_option(args.force), shard_option(args)
-    # a shard's posts are known only once planned: its kernels warm up then
-    warm = None if args.frozen or args.no_execute or shard else early_warm_pool(args.source, force)
+    # a shard's posts are known only once planned: its kernels warm up then; a cluster's
+    # workers keep their own
+    runs_here = not (args.frozen or args.no_execute or shard or args.cluster)
+    warm = early_warm_pool(args.source, force) if runs_here else None
     from builder.site.build import BuildOptions, build_site     # imported while the kernels warm up
     options = BuildOptions(source=args.source, dest=args.dest, jobs=args.jobs, frozen=args.frozen,
                            force=force, keep_going=args.keep_going, drafts=args.drafts,

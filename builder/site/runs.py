@@ -64,14 +64,19 @@ class Runs:
 
 
 def make_backend(build: SiteBuild) -> Backend:
-    """The backend this build runs posts on (the local pool; a cluster backend would plug in here)."""
-    address = build.options.cluster or build.config.cluster
+    """The backend this build runs posts on: a Ray cluster's, or the local pool."""
+    address = cluster_address(build)
     if address:       # imported here: a local build never imports Ray
         from builder.execute.ray_backend import RayBackend
         return RayBackend(address, on_cell=build.reporter.cell)
     reporter = build.reporter
     progress = Progress(on_cell=reporter.cell, on_output=reporter.output if build.options.verbose else None)
     return LocalBackend(build.options.jobs, build.warm, progress)
+
+
+def cluster_address(build: SiteBuild) -> str | None:
+    """The Ray cluster the build's posts run on (`--cluster`, else `cluster:` in _config.yml), or None."""
+    return build.options.cluster or build.config.cluster
 
 
 def last_good(post: Post, source: Path) -> ExecutedPost | None:
