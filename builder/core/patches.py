@@ -180,39 +180,37 @@ def _define_triggered_inline() -> type:
     class TriggeredInlineProcessor(InlineProcessor):
         def __init__(self, md, triggers: dict[str, tuple[str, ...]]):
             super().__init__(md)
-            self.triggers = triggers
-            self.plan = TriggerPlan([], triggers)
+            self.plan = TriggerPlan([], triggers)     # made on the first run
 
         def run(self, tree, ancestors=None):
-            patterns = list(self.inlinePatterns)
-            if patterns != self.plan.patterns:    # first run, or the registry changed since
-                self.plan = TriggerPlan(patterns, self.triggers, self.inlinePatterns)
+            self.plan = self.plan.current(self.inlinePatterns)
             if not self.plan.untriggered and not any_held(tree_strings(tree), self.plan.all_triggers):
                 self.stashed_nodes = {}           # no pattern can match: the tree stays as it is
                 return tree
             return super().run(tree, ancestors)
 
-        # Overrides the base class's private __handleInline (its mangled name), which it calls
-        # recursively for the text inside each match.
+        # Overrides the base class's private __handleInline (mangled), also called on each match's text.
         def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
-            if isinstance(data, util.AtomicString):
-                return data
-            return _apply_triggered_patterns(self, data, patternIndex)
+            return data if isinstance(data, util.AtomicString) else _apply_triggered_patterns(self, data, patternIndex)
 
         # And its private __processPlaceholders: a text without placeholders (most of them) is
         # only put back where it was taken from.
         def _InlineProcessor__processPlaceholders(self, data, parent, isText: bool = True) -> list:
             if not data or util.INLINE_PLACEHOLDER_PREFIX in data:
                 return super()._InlineProcessor__processPlaceholders(data, parent, isText)
-            text = util.AtomicString(data) if isinstance(data, util.AtomicString) else data[0:]
-            held = parent.text if isText else parent.tail
-            if isText:
-                parent.text = held + text if held else text
-            else:
-                parent.tail = held + text if held else text
+            _put_back(util.AtomicString(data) if isinstance(data, util.AtomicString) else data[0:], parent, isText)
             return []
 
     return TriggeredInlineProcessor
+
+
+def _put_back(text: str, parent, as_text: bool) -> None:
+    """Append `text` to `parent`'s text (or tail), as the InlineProcessor does with plain text."""
+    held = parent.text if as_text else parent.tail
+    if as_text:
+        parent.text = held + text if held else text
+    else:
+        parent.tail = held + text if held else text
 
 
 class TriggerPlan:
@@ -224,13 +222,18 @@ class TriggerPlan:
     """
 
     def __init__(self, patterns: list, triggers: dict[str, tuple[str, ...]], registry=None):
-        self.patterns = patterns
+        self.patterns, self.triggers = patterns, triggers
         found = {registry.get_index_for_name(name): frozenset(chars)
                  for name, chars in triggers.items() if registry is not None and name in registry}
         self.pattern_triggers = [found.get(index) for index in range(len(patterns))]
         self.all_triggers = tuple(sorted(set().union(*found.values())))
         self.untriggered = len(found) < len(patterns)
         self.tried: dict[frozenset, tuple[int, ...]] = {}
+
+    def current(self, registry) -> TriggerPlan:
+        """This plan, or a new one if the registry's patterns are not the ones it was made for."""
+        patterns = list(registry)
+        return self if patterns == self.patterns else TriggerPlan(patterns, self.triggers, registry)
 
     def indices(self, data: str) -> tuple[int, ...]:
         """The indices of the patterns to try on `data`, in order."""
