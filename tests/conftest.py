@@ -7,13 +7,15 @@ import shutil
 import struct
 import textwrap
 import time
+import types
+import weakref
 import zlib
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from builder.site import build as build_module
+from builder.render import templates as templates_module
 from builder.site.build import BuildOptions, build_site
 from builder.site.progress import Reporter
 
@@ -132,55 +134,86 @@ def browser(chromium, tmp_path_factory):
 
 # --------------------------------------------------------------------------- compiled templates
 
+def folding_inputs(env: jinja2.Environment) -> str:
+    """What compiled code depends on besides the source: Jinja folds filters and tests over
+    constants while compiling, so `"/x" | relative_url` keeps the baseurl of the environment
+    that compiled it. Each filter and test by its code and the values its closure holds (an
+    object without a stable repr then shares nothing, which is safe), and the policies."""
+    parts = []
+    for kind, table in (("filter", env.filters), ("test", env.tests)):
+        for name, function in sorted(table.items()):
+            code = getattr(function, "__code__", None)
+            where = f"{code.co_filename}:{code.co_firstlineno}" if code else repr(function)
+            cells = [repr(cell.cell_contents) for cell in getattr(function, "__closure__", None) or ()]
+            parts.append((kind, name, where, cells))
+    return repr((parts, sorted(env.policies.items(), key=lambda item: item[0])))
+
+
 class SessionTemplateCode(jinja2.BytecodeCache):
     """Jinja's compiled templates, kept in memory for the whole run.
 
-    Every build makes a fresh Jinja environment and so compiles the theme's templates again:
-    across the suite's hundreds of small builds that was about a third of its CPU. Jinja keys
-    the code by template name and file, and compiles again when the source's checksum differs,
-    so an edited template is never served stale and each site's own templates stay its own.
+    Every build makes a fresh Jinja environment and so would compile the theme's templates
+    again: across the suite's hundreds of small builds that was a third of its CPU. Jinja keys the
+    code by template name and file, and compiles again when the source's checksum differs, so
+    an edited template is never served stale and each site's own templates stay its own; this
+    cache adds the environment's folding inputs to the key.
     """
 
     def __init__(self):
-        self.code: dict[str, bytes] = {}
+        self.code: dict[tuple[str, str], bytes] = {}
+        self.inputs: weakref.WeakKeyDictionary[jinja2.Environment, str] = weakref.WeakKeyDictionary()
+
+    def key(self, bucket: jinja2.bccache.Bucket) -> tuple[str, str]:
+        # Taken at the environment's first template, once `make_environment` has set its filters.
+        env = bucket.environment
+        if env not in self.inputs:
+            self.inputs[env] = folding_inputs(env)
+        return self.inputs[env], bucket.key
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key in self.code:
-            bucket.bytecode_from_string(self.code[bucket.key])
+        if (code := self.code.get(self.key(bucket))) is not None:
+            bucket.bytecode_from_string(code)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.code[bucket.key] = bucket.bytecode_to_string()
+        self.code[self.key(bucket)] = bucket.bytecode_to_string()
+
+
+SESSION_CODE = SessionTemplateCode()
+SESSION_TREES: dict[tuple[str, str | None], jinja2.nodes.Template] = {}
+
+
+class SessionEnvironment(jinja2.Environment):
+    """The environment `make_environment` makes during the tests: compiled code and parse
+    trees (which the incremental state reads includes from) shared by the whole run. A parse
+    tree depends on the source alone, with the lexer settings every such environment shares."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bytecode_cache = SESSION_CODE
+
+    def parse(self, source: str, name: str | None = None, filename: str | None = None) -> jinja2.nodes.Template:
+        if (source, name) not in SESSION_TREES:
+            SESSION_TREES[source, name] = super().parse(source, name, filename)
+        return SESSION_TREES[source, name]
+
+
+class JinjaForTemplatesModule(types.ModuleType):
+    """jinja2 as `builder.render.templates` sees it during the tests: with `SessionEnvironment`.
+    Patched there, not in jinja2, so that no other library's environment is touched, and
+    whether a test imported `make_environment` before the patch does not matter."""
+
+    Environment = SessionEnvironment
+
+    def __getattr__(self, name: str):
+        return getattr(jinja2, name)
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _templates_compiled_once():
-    """Builds with the same settings share compiled templates, and every build shares the
-    parse trees that the incremental state reads a template's includes from.
-
-    Compiled code is not shared across settings: Jinja folds a filter over a constant while
-    compiling, so `"/x" | relative_url` keeps the baseurl of the environment that compiled it.
-    A parse tree depends on the source alone.
-    """
-    caches: dict[str, SessionTemplateCode] = {}
-    trees: dict[tuple[str, str | None], jinja2.nodes.Template] = {}
-    make = build_module.make_environment
-
-    def make_sharing(site_dir: Path, config) -> jinja2.Environment:
-        env = make(site_dir, config)
-        env.bytecode_cache = caches.setdefault(repr(config), SessionTemplateCode())
-        parse = env.parse
-
-        def parse_once(source: str, name: str | None = None, filename: str | None = None):
-            if (source, name) not in trees:
-                trees[source, name] = parse(source, name, filename)
-            return trees[source, name]
-
-        env.parse = parse_once
-        return env
-
+    """Every environment `make_environment` makes in this run is a `SessionEnvironment`."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(build_module, "make_environment", make_sharing)
-        yield caches
+        patch.setattr(templates_module, "jinja2", JinjaForTemplatesModule("jinja2"))
+        yield SESSION_CODE
 
 
 # --------------------------------------------------------------------------- the `kernel` marker
