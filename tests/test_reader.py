@@ -354,7 +354,7 @@ def test_bad_cell_option_line(tmp_path):
 def test_cell_option_of_the_wrong_type_names_its_line(tmp_path):
     error = read_error(tmp_path, "2017-08-11-x.md", "```python\nx = 0\n```\n```python\n#| eval: false\n#| label: 5\n```\n")
     assert str(error) == ("posts/2017-08-11-x.md:6: cell option `label` has the wrong type: 5\n"
-                          "  Hint: Known options: label, fig-cap, fig-alt, eval, echo, output, tags, "
+                          "  Hint: Known options: label, fig-cap, fig-alt, fig-format, eval, echo, output, tags, "
                           "chart, collapse.")
 
 
