@@ -141,7 +141,7 @@ def test_a_killed_worker_is_retried_once_then_reported(cluster, numpy_site, tmp_
         marker = pathlib.Path({str(once)!r})
         if not marker.exists():
             marker.write_text("first attempt")
-            os.kill(os.getppid(), signal.SIGKILL)    # the Ray worker running this post
+            os.kill(int(os.environ["JPY_PARENT_PID"]), signal.SIGKILL)    # the Ray worker running this post
             os._exit(1)
         print("second attempt")
         ```
@@ -156,7 +156,7 @@ def test_a_killed_worker_is_retried_once_then_reported(cluster, numpy_site, tmp_
         ---
         ```python
         import os, signal
-        os.kill(os.getppid(), signal.SIGKILL)
+        os.kill(int(os.environ["JPY_PARENT_PID"]), signal.SIGKILL)
         os._exit(1)
         ```
     """)
@@ -165,6 +165,41 @@ def test_a_killed_worker_is_retried_once_then_reported(cluster, numpy_site, tmp_
     assert "posts/2020-01-04-crash.md" in err
     assert "the cluster worker running this post died, twice (it was retried once on another worker)" in err
     assert not always.exists()
+
+
+def test_posts_on_one_worker_get_fresh_kernels_forked_from_its_warm_pool(cluster, numpy_site, tmp_path,
+                                                                         monkeypatch):
+    seen = tmp_path / "kernels"
+    for name in ("a", "b"):      # two CPUs each: one at a time on the test cluster, on the worker Ray reuses
+        write(numpy_site / f"posts/2020-01-09-kernel-{name}.md", f"""
+            ---
+            title: Kernel {name}
+            cpus: 2
+            ---
+            ```python
+            import os
+            with open(f"/proc/{{os.getppid()}}/cmdline", "rb") as parent:
+                forked = b"zygote" in parent.read()
+            with open({str(seen)!r}, "a") as out:
+                out.write(f"{{os.environ['JPY_PARENT_PID']}} {{os.getppid()}} {{os.getpid()}} {{forked}}\\n")
+            ```
+        """)
+    assert build(numpy_site, "--cluster", cluster) == 0
+    (worker, parent, first, forked), (worker_2, parent_2, second, forked_2) = kernels(seen)
+    assert worker == worker_2                # the same Ray worker ran both posts
+    assert first != second                   # each post its own fresh kernel
+    assert parent == parent_2 != worker      # both forked by the one zygote of that worker's pool
+    assert forked == forked_2 == "True"
+    seen.unlink()
+    monkeypatch.setenv("BUILDER_WARM", "0")           # the driver's switch holds on the workers
+    assert build(numpy_site, "--cluster", cluster, "--force") == 0
+    assert [(parent == worker, forked) for worker, parent, _, forked in kernels(seen)] == [(True, "False")] * 2
+
+
+def kernels(seen: Path) -> list[list[str]]:
+    """Each post's kernel as it wrote itself down: its Ray worker's pid, its parent's, its own, and
+    whether its parent is a zygote."""
+    return [line.split() for line in seen.read_text().splitlines()]
 
 
 def test_an_application_error_is_not_retried_and_timeouts_hold_on_the_worker(cluster, numpy_site, tmp_path, capsys):
@@ -207,7 +242,7 @@ def test_an_unreachable_cluster_is_exit_2_before_anything_runs(numpy_site, capsy
     assert "`127.0.0.1:6379` is not a Ray cluster address" in capsys.readouterr().err
 
 
-def test_a_cluster_on_other_versions_is_exit_2_before_any_post_is_shipped(cluster, numpy_site, capsys,
+def test_a_cluster_on_other_versions_is_exit_2_before_any_post_runs(cluster, numpy_site, capsys,
                                                                           monkeypatch):
     import platform
 
@@ -228,6 +263,28 @@ def test_a_cluster_on_other_versions_is_exit_2_before_any_post_is_shipped(cluste
     assert (f"the Ray cluster at {cluster} runs Python {python}, builder {version} (code {code_digest()}); "
             f"this machine runs Python 3.8.10, builder 0.0.1 (code {code_digest()})") in err
     assert not (numpy_site / "_freeze").exists()
+
+
+def test_a_worker_on_other_versions_runs_nothing_and_says_which(numpy_site, tmp_path):
+    from builder.core.config import validate_config
+    from builder.execute.executor import ExecutionOptions
+    from builder.execute.ray_task import run_post_task, worker_versions
+    from builder.source.reader import read_post
+
+    ran = tmp_path / "ran"
+    path = write(numpy_site / "posts/2020-01-10-marks.md", f"""
+        ---
+        title: Marks
+        ---
+        ```python
+        open({str(ran)!r}, "w").close()
+        ```
+    """)
+    post = read_post(numpy_site, path, validate_config({}, "_config.yml"))
+    driver = dict(worker_versions(), builder="0.0.1 (code 000000000000)")
+    result, host = run_post_task(post, ExecutionOptions(), b"", None, True, driver)
+    assert (result, host) == (worker_versions(), socket.gethostname())
+    assert not ran.exists()
 
 
 def test_ctrl_c_cancels_the_remote_task(cluster, numpy_site, tmp_path):

@@ -2,31 +2,33 @@
 
 The driver has already decided which posts must run (their cache keys are computed there); this
 backend ships only those, with the files they may read packed once into Ray's object store. Each
-task unpacks them, runs `execute_post` (the cold-kernel path: no warm pool on workers) and returns
-the `Execution` and the worker's host; the driver writes the figures and the freeze record as for
-a local run. Before anything is shipped, the cluster must run the driver's Ray, Python and builder
-(else a post could give other bytes there); while posts run, their workers report each cell they
-start (builder.execute.ray_log) for the progress display. Ray is optional: only a build given
-`--cluster` imports this module.
+task (builder.execute.ray_task) unpacks them, runs `execute_post` in a kernel forked from its
+worker's warm pool, and returns the `Execution` and the worker's host; the driver writes the
+figures and the freeze record as for a local run. The cluster must run the driver's Ray, Python
+and builder (else a post could give other bytes there): the tasks are sent as soon as the driver
+is connected, so that workers start while the build's first process on the cluster answers with
+its versions, and each task checks its own worker before it runs anything. While posts run,
+their workers report each cell they start (builder.execute.ray_log) for the progress display.
+Ray is optional: only a build given `--cluster` imports this module.
 """
 from __future__ import annotations
 
 import io
 import os
-import re
 import socket
 import tarfile
-import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from builder.core.errors import BuildError, ConfigError, ExecutionError
 from builder.core.model import CodeCell, Post
 from builder.execute.backend import RunOutcome, RunRequest
-from builder.execute.executor import SCRATCH_SKIP, Execution, Progress, execute_post
-from builder.execute.ray_log import CellFeed, CellLog, CellReports, versions_here
+from builder.execute.executor import SCRATCH_SKIP
+from builder.execute.ray_log import (CellFeed, CellLog, check_versions, ray_version_error, version_error,
+                                     versions_here)
+from builder.execute.ray_task import run_post_task
+from builder.execute.warm import warm_kernels_off
 
 REACH_SECONDS = 5.0           # for the cluster's address to accept a connection
 CONNECT_SECONDS = 60.0        # to join the cluster and hear back from one of its workers (a busy
@@ -35,9 +37,6 @@ CANCEL_SECONDS = 3.0          # for cancelled tasks to be killed and the client 
 POLL_SECONDS = 0.5            # how often the driver looks for finished tasks and started cells
 MAX_FILES_MB = int(os.environ.get("BUILDER_CLUSTER_MAX_MB", "200"))
 ADDRESS_HINT = "Give `--cluster ray://HOST:PORT` (the head's client port, 10001 by default) or `--cluster auto`."
-VERSION_HINT = ("A post gives the same bytes on the cluster only where it runs this machine's Ray, Python "
-                "(major.minor) and builder: install this project with `pip install .[cluster]` on the "
-                "cluster's nodes (or in their image), or build from an environment with the cluster's versions.")
 
 
 class RayBackend:
@@ -46,12 +45,15 @@ class RayBackend:
     def __init__(self, address: str, on_cell: Callable[[Post, CodeCell, str], None] | None = None):
         self.address, self.on_cell = address, on_cell     # on_cell(post, cell, worker host)
         self.pending: dict[Any, RunRequest] = {}
-        self.files_ref = None
-        self.ray = self.log = None
+        self.ray = self.log = self.versions_asked = None
+        self.mine: dict[str, str] = {}                     # this machine's versions, sent with each task
+        self.lock, self.cancelled = threading.Lock(), False    # cancelled: nothing more is sent
         # Connecting takes seconds: it overlaps whatever the build does before the first run.
         self.connection: list = []
         self.connecting = threading.Thread(target=self.connect, daemon=True)
         self.connecting.start()
+        self.sending: threading.Thread | None = None
+        self.failure: BaseException | None = None
 
     def connect(self) -> None:
         try:
@@ -66,39 +68,79 @@ class RayBackend:
             f"no answer from the Ray cluster at {self.address}", "--cluster", ADDRESS_HINT)
         if isinstance(outcome, BaseException):
             raise outcome
-        self.ray, self.log = outcome
+        self.ray, self.log, self.versions_asked = outcome
         return self.ray
 
     def run(self, requests: Sequence[RunRequest], keep_going: bool) -> Iterator[RunOutcome]:
-        """Submit in the given order (longest expected first); yield outcomes as tasks end."""
+        """Send the requests in the given order (longest expected first) as soon as the cluster is
+        connected, from a thread of their own, so that they start while the build renders other
+        pages; yield outcomes as tasks end."""
         if not requests:
-            return
-        resources = [task_resources(request) for request in requests]    # every problem before any task
-        files = pack_site_files(requests[0].site_dir)
-        ray = self.connected()
-        self.files_ref = ray.put(files)
-        feed = CellFeed(ray, self.log, self.on_cell) if self.on_cell else None
-        reports_to = self.log if feed else None
+            return iter(())
+        self.sending = threading.Thread(target=self.send, args=(list(requests),), daemon=True)
+        self.sending.start()
+        return self.outcomes()
+
+    def send(self, requests: list[RunRequest]) -> None:
+        """Check and pack the requests, then submit them once connected (on the sending thread)."""
+        try:
+            resources = [task_resources(request) for request in requests]    # every problem before any task
+            files = pack_site_files(requests[0].site_dir)
+            ray, self.mine = self.connected(), versions_here()
+            with self.lock:
+                if not self.cancelled:          # else the build has stopped meanwhile
+                    self.submit(requests, resources, ray.put(files), self.log if self.on_cell else None)
+        except BaseException as error:  # noqa: BLE001 - raised where the build waits for the outcomes
+            self.failure = error
+
+    def submit(self, requests: list[RunRequest], resources: list[dict], files, log) -> None:
+        """Send each request as a task (`log`: where its worker reports the cells it starts)."""
+        warm = warm_kernels_off() is None       # BUILDER_WARM=0 here switches them off there too
         for request, needs in zip(requests, resources):
             task = REMOTE_RUNS[request.needs_gpu].options(**needs)
-            self.pending[task.remote(request.post, request.options, self.files_ref, reports_to)] = request
+            ref = task.remote(request.post, request.options, files, log,
+                              warm and not request.needs_gpu, self.mine)   # a GPU post's worker serves one post
+            self.pending[ref] = request
+
+    def outcomes(self) -> Iterator[RunOutcome]:
+        """Each task's outcome as it ends, once the cluster said it runs this machine's versions."""
+        self.sending.join(3 * CONNECT_SECONDS)
+        if self.sending.is_alive() or self.failure is not None:
+            raise self.failure or ConfigError(f"no answer from the Ray cluster at {self.address}",
+                                              "--cluster", ADDRESS_HINT)
+        ray = self.ray
+        check_versions(ray, self.versions_asked, self.address, self.mine, CONNECT_SECONDS)
+        feed = CellFeed(ray, self.log, self.on_cell) if self.on_cell else None
         while self.pending:
             done, _ = ray.wait(list(self.pending), num_returns=1, timeout=POLL_SECONDS)
             if feed:          # before the ended posts leave `pending`: their last cells come first
                 feed.deliver({r.post.path: r.post for r in self.pending.values()}, ended=bool(done))
             for ref in done:
-                yield outcome_of(self.pending.pop(ref), ref, ray)
+                yield self.outcome_of(self.pending.pop(ref), ref)
+
+    def outcome_of(self, request: RunRequest, ref) -> RunOutcome:
+        """The finished task as an outcome: its execution and host, or an error naming the post.
+        A worker on other versions ran nothing: the build stops (exit 2)."""
+        try:
+            result, host = self.ray.get(ref)
+        except Exception as error:  # noqa: BLE001 - Ray's failures (worker died twice, cancelled) name the post
+            return RunOutcome(request, error=task_failure(request, error), where="cluster")
+        if isinstance(result, dict):     # the worker's versions, which differ from this machine's
+            raise version_error(self.address, result, self.mine)
+        if isinstance(result, BuildError):
+            return RunOutcome(request, error=result, where=host)
+        return RunOutcome(request, execution=result, where=host)
 
     def cancel(self) -> None:
         """Force-cancel the tasks still running (their workers are killed), end the cell log and
         disconnect, bounded."""
+        with self.lock:       # the sending thread submits nothing from now on
+            left, self.cancelled = self.cancelled, True
+            pending, self.pending = list(self.pending), {}
         connected = [c for c in self.connection if not isinstance(c, BaseException)]
-        ray, log = (self.ray, self.log) if self.ray else (connected[0] if connected else (None, None))
-        pending = list(self.pending)
-        self.pending.clear()
-        if ray is None:        # never connected, or still connecting: its thread is a daemon
+        if left or not connected:       # never connected, or still connecting: its thread is a daemon
             return
-        self.ray = self.log = None
+        ray, log = connected[0][:2]
 
         def stop() -> None:
             for ref in pending:
@@ -127,17 +169,6 @@ def post_cpus(request: RunRequest) -> int:
         raise ConfigError(f"`cpus: {cpus}` is not a whole number of CPUs (1 or more)", request.post.path,
                           "Write `cpus: 2` (or leave it out for 1) in the post's front matter.")
     return cpus
-
-
-def outcome_of(request: RunRequest, ref, ray) -> RunOutcome:
-    """The finished task as an outcome: its execution and host, or an error naming the post."""
-    try:
-        result, host = ray.get(ref)
-    except Exception as error:  # noqa: BLE001 - Ray's failures (worker died twice, cancelled) name the post
-        return RunOutcome(request, error=task_failure(request, error), where="cluster")
-    if isinstance(result, BuildError):
-        return RunOutcome(request, error=result, where=host)
-    return RunOutcome(request, execution=result, where=host)
 
 
 def task_failure(request: RunRequest, error: Exception) -> ExecutionError:
@@ -175,29 +206,13 @@ def normalized(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def remote_run_body(post, options, files: bytes, log=None) -> tuple[Execution | BuildError, str]:
-    """On a worker: unpack the site's files, run the post as locally (telling `log` each cell it
-    starts), return what it produced."""
-    host = socket.gethostname()
-    reports = CellReports(log, host)
-    with tempfile.TemporaryDirectory(prefix="builder-site-") as folder:
-        with tarfile.open(fileobj=io.BytesIO(files), mode="r:gz") as archive:
-            archive.extractall(folder, filter="data")
-        try:
-            return execute_post(post, Path(folder), options, Progress(on_cell=reports.started)), host
-        except BuildError as error:      # an application error: returned, so that Ray never retries it
-            return error, host
-        finally:
-            reports.flush()
-
-
 REMOTE_RUNS: dict = {}    # needs a GPU -> Ray remote function, made on first connect (Ray imported then)
 REMOTE_LOG: list = []     # the CellLog actor class, made on first connect
 
 
-def connect(address: str) -> tuple[Any, Any]:
-    """Connect to the cluster (bounded), start the build's cell log there and check that it runs
-    this machine's versions; `ray` and the log, or a ConfigError."""
+def connect(address: str) -> tuple[Any, Any, Any]:
+    """Connect to the cluster (bounded) and start the build's cell log there, asking it which
+    versions it runs; `ray`, the log and the question, or a ConfigError."""
     reachable(address)
     try:
         import ray
@@ -209,14 +224,14 @@ def connect(address: str) -> tuple[Any, Any]:
         # Every post's code runs in a kernel process of its own, started by the task. A GPU post's
         # task also gets a fresh worker (max_calls=1, Ray's default for GPU tasks: the GPU memory
         # is freed with the process); a CPU post's worker is reused, which saves starting Ray and
-        # importing the executor per post. A post whose worker dies is retried once, on a new
-        # worker; an error in the post's code is returned, not raised, so it is never retried.
+        # importing the executor per post, and keeps its warm pool (builder.execute.ray_task). A
+        # post whose worker dies is retried once, on a new worker; an error in the post's code is
+        # returned, not raised, so it is never retried.
         for gpu, calls in ((True, 1), (False, 0)):
-            REMOTE_RUNS[gpu] = ray.remote(max_calls=calls, max_retries=1, retry_exceptions=False)(remote_run_body)
+            REMOTE_RUNS[gpu] = ray.remote(max_calls=calls, max_retries=1, retry_exceptions=False)(run_post_task)
         REMOTE_LOG.append(ray.remote(num_cpus=0, max_restarts=0)(CellLog))
     log = REMOTE_LOG[0].remote()
-    check_versions(ray, log, address)
-    return ray, log
+    return ray, log, log.versions.remote()
 
 
 def leave(ray, log) -> None:
@@ -267,47 +282,3 @@ def init_bounded(ray, address: str) -> None:
         raise ray_version_error(address, str(failure)) or ConfigError(
             f"cannot connect to the Ray cluster at {address}: {failure}", "--cluster",
             f"The cluster must run this machine's Ray ({ray.__version__}) and Python; " + ADDRESS_HINT)
-
-
-RAY_MISMATCH = re.compile(r"Ray: (\S+)\s+Python: (\S+)")    # Ray's own message: the cluster's, then ours
-
-
-def ray_version_error(address: str, failure: str) -> ConfigError | None:
-    """Ray's own refusal to connect (its version or Python's differs) in this backend's words."""
-    found = RAY_MISMATCH.findall(failure)
-    if "mismatch" not in failure.lower() or len(found) != 2:
-        return None
-    (ray_there, python_there), (ray_here, python_here) = found
-    return version_error(address, {"Ray": ray_there, "Python": python_there},
-                         {"Ray": ray_here, "Python": python_here})
-
-
-def check_versions(ray, log, address: str) -> None:
-    """Ask the build's cell log, the first process on the cluster, which versions the workers run."""
-    started = time.monotonic()
-    try:
-        theirs = ray.get(log.versions.remote(), timeout=CONNECT_SECONDS)
-    except Exception as error:  # noqa: BLE001 - no worker could start: say so before anything runs
-        leave(ray, log)
-        raise ConfigError(f"the Ray cluster at {address} could not start a process in "
-                          f"{time.monotonic() - started:.0f} s: {type(error).__name__}", "--cluster",
-                          "Check that its workers have this project installed (`pip install .[cluster]`).") from None
-    error = version_error(address, theirs, versions_here())
-    if error is not None:
-        leave(ray, log)
-        raise error
-
-
-def version_error(address: str, theirs: dict[str, str], mine: dict[str, str]) -> ConfigError | None:
-    """The versions that differ, the cluster's and this machine's (Python by major.minor, as Ray asks)."""
-    def same(name: str) -> bool:
-        there, here = theirs.get(name, "?"), mine[name]
-        return there.split(".")[:2] == here.split(".")[:2] if name == "Python" else there == here
-
-    differ = [name for name in mine if not same(name)]
-    if not differ:
-        return None
-    there = ", ".join(f"{name} {theirs.get(name, '?')}" for name in differ)
-    here = ", ".join(f"{name} {mine[name]}" for name in differ)
-    return ConfigError(f"the Ray cluster at {address} runs {there}; this machine runs {here}",
-                       "--cluster", VERSION_HINT)

@@ -1,18 +1,22 @@
 """What a cluster's workers tell the driver while a build runs: their versions, and each cell started.
 
-One small actor, `CellLog`, lives on the cluster for the length of a build. The driver first asks
-it which Ray, Python and builder it runs (it is the build's first process there, so the answer is
-the workers' environment), then hands it to every task. A worker tells the log each cell its post
-starts without waiting for an answer, so a slow or lost log never holds a post up; the driver
-takes what the log holds with bounded waits and passes it to the build's progress display.
-Progress is display only: nothing here reaches a post's outputs.
+One small actor, `CellLog`, lives on the cluster for the length of a build. The driver asks it
+which Ray, Python and builder it runs (the workers' environment; each task checks its own worker
+too, builder.execute.ray_task) and hands it to every task. A worker tells the log each cell its
+post starts without waiting for an answer, so a slow or lost log never holds a post up; the
+driver takes what the log holds with bounded waits and passes it to the build's progress
+display. Progress is display only: nothing here reaches a post's outputs.
 """
 from __future__ import annotations
 
 import hashlib
 import platform
+import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
+
+from builder.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from builder.core.model import CodeCell, Post
@@ -57,6 +61,57 @@ def code_digest() -> str:
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+VERSION_HINT = ("A post gives the same bytes on the cluster only where it runs this machine's Ray, Python "
+                "(major.minor) and builder: install this project with `pip install .[cluster]` on the "
+                "cluster's nodes (or in their image), or build from an environment with the cluster's versions.")
+RAY_MISMATCH = re.compile(r"Ray: (\S+)\s+Python: (\S+)")    # Ray's own message: the cluster's, then ours
+
+
+def differing_versions(theirs: dict[str, str], mine: dict[str, str]) -> list[str]:
+    """The names whose versions differ (Python by major.minor, as Ray asks)."""
+    def same(name: str) -> bool:
+        there, here = theirs.get(name, "?"), mine[name]
+        return there.split(".")[:2] == here.split(".")[:2] if name == "Python" else there == here
+
+    return [name for name in mine if not same(name)]
+
+
+def version_error(address: str, theirs: dict[str, str], mine: dict[str, str]) -> ConfigError | None:
+    """The versions that differ, the cluster's and this machine's, as an error (exit 2); or None."""
+    differ = differing_versions(theirs, mine)
+    if not differ:
+        return None
+    there = ", ".join(f"{name} {theirs.get(name, '?')}" for name in differ)
+    here = ", ".join(f"{name} {mine[name]}" for name in differ)
+    return ConfigError(f"the Ray cluster at {address} runs {there}; this machine runs {here}",
+                       "--cluster", VERSION_HINT)
+
+
+def ray_version_error(address: str, failure: str) -> ConfigError | None:
+    """Ray's own refusal to connect (its version or Python's differs) in this backend's words."""
+    found = RAY_MISMATCH.findall(failure)
+    if "mismatch" not in failure.lower() or len(found) != 2:
+        return None
+    (ray_there, python_there), (ray_here, python_here) = found
+    return version_error(address, {"Ray": ray_there, "Python": python_there},
+                         {"Ray": ray_here, "Python": python_here})
+
+
+def check_versions(ray, asked, address: str, mine: dict[str, str], seconds: float) -> None:
+    """Wait (at most `seconds`) for the cell log's answer to `asked` (its versions, the first
+    process the build started on the cluster); a ConfigError when it differs or never comes."""
+    started = time.monotonic()
+    try:
+        theirs = ray.get(asked, timeout=seconds)
+    except Exception as error:  # noqa: BLE001 - no worker could start: said before any outcome
+        raise ConfigError(f"the Ray cluster at {address} could not start a process in "
+                          f"{time.monotonic() - started:.0f} s: {type(error).__name__}", "--cluster",
+                          "Check that its workers have this project installed (`pip install .[cluster]`).") from None
+    error = version_error(address, theirs, mine)
+    if error is not None:
+        raise error
 
 
 class CellReports:
