@@ -35,6 +35,7 @@ from builder.core.theme import THEME_DIR
 RELOAD_PATH = "/__reload"
 DEBOUNCE_SECONDS = 0.2
 LONG_POLL_SECONDS = 25.0
+STOP_POLL_SECONDS = 0.02      # how often the HTTP server looks for a stop (the stdlib's 0.5 s delays Ctrl-C)
 WATCHED_FOLDERS = ("posts", "templates", "assets", "_data")
 WATCHED_FILES = ("_config.yml",)
 IGNORED_FOLDERS = ("_freeze", "assets/img")             # written by the build itself
@@ -216,7 +217,8 @@ class Server:
         self.rebuild()
         self.httpd = bind(self.host, self.requested_port)
         self.httpd.site = self
-        self.http_thread = threading.Thread(target=self.httpd.serve_forever, name="builder-http", daemon=True)
+        self.http_thread = threading.Thread(target=self.httpd.serve_forever, name="builder-http", daemon=True,
+                                            kwargs={"poll_interval": STOP_POLL_SECONDS})
         self.http_thread.start()
         self.rebuilder.thread.start()
         self.observer = watch(self.options, self.rebuilder.request)

@@ -15,6 +15,7 @@ from builder.core.config import SiteConfig
 from builder.core.theme import THEME_DIR, template_dirs  # noqa: F401 (THEME_DIR re-exported)
 from builder.core.errors import TemplateError
 from builder.render.liquid import site_link
+from builder.source.frontmatter import FAST_SAFE_LOADER
 from builder.core.urls import category_url, tag_url
 
 UI_TEXT = "data/ui-text.yml"
@@ -92,7 +93,7 @@ def ui_strings(site_dir: Path, lang: str) -> dict[str, str]:
     for folder in template_dirs(site_dir):
         path = folder / UI_TEXT
         if path.is_file():
-            table = yaml.safe_load(path.read_text(encoding="utf-8"))
+            table = yaml.load(path.read_text(encoding="utf-8"), Loader=FAST_SAFE_LOADER)
             chosen = table.get(lang) or table.get(lang.split("-")[0]) or {}
             return {**table["en"], **chosen}
     return {}
