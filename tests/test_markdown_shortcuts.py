@@ -106,3 +106,13 @@ def test_a_processor_registered_later_that_changes_the_block_it_declines():
     html = ours.convert("swap")
     assert "<table>" in html                           # the table processor was asked after all
     assert html == stock.convert("swap")
+
+
+def test_block_level_tags_follow_changes_to_the_list():
+    md = new_markdown({})
+    assert md.is_block_level("DIV") and not md.is_block_level("span")
+    md.block_level_elements.append("span")
+    assert md.is_block_level("span")
+    md.block_level_elements.remove("span")
+    md.block_level_elements[md.block_level_elements.index("div")] = "section2"
+    assert not md.is_block_level("span") and not md.is_block_level("div") and md.is_block_level("section2")

@@ -20,6 +20,8 @@ PATCHES: dict[str, tuple[str, tuple[str, ...]]] = {
     "markdown-inline-triggers": ("Markdown", ("3.11.3",)),
     "markdown-block-triggers": ("Markdown", ("3.11.3",)),
     "markdown-run-triggers": ("Markdown", ("3.11.3",)),
+    # Python-Markdown: Markdown.is_block_level looks its tag up in a list; the list answers from a set.
+    "markdown-block-level-set": ("Markdown", ("3.11.3",)),
     # jupyter_client: a kernel is ready without a fixed 0.2 s drain; its death is polled every 5 ms.
     "jupyter-ready": ("jupyter_client", ("8.10.0",)),
     "jupyter-reap-poll": ("jupyter_client", ("8.10.0",)),
@@ -35,6 +37,7 @@ PATCHES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 _decided: dict[str, bool] = {}     # patch name -> on; looking a version up takes a millisecond
 _lock = threading.Lock()
+_classes: dict[str, type] = {}     # classes made on first use (they import the patched library)
 
 
 def library_version(distribution: str) -> str | None:
@@ -110,6 +113,36 @@ def tree_strings(root, attributes: bool = False) -> list[str]:
     return strings
 
 
+def set_backed_block_level_names(md) -> None:
+    """Make `md.block_level_elements` answer `in` from a set (remade after any change to the list):
+    Markdown.is_block_level asks it for every element, several times, and it holds some sixty tags."""
+    if enabled("markdown-block-level-set"):
+        md.block_level_elements = _block_level_names_class()(md.block_level_elements)
+
+
+def _block_level_names_class() -> type:
+    if "block-level" not in _classes:
+        class BlockLevelNames(list):
+            def __contains__(self, item) -> bool:
+                names = self.__dict__.get("names")
+                if names is None:
+                    names = self.__dict__["names"] = frozenset(self)
+                return item in names if isinstance(item, str) else list.__contains__(self, item)
+
+        for name in ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+                     "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+            setattr(BlockLevelNames, name, _forgetting_names(getattr(list, name)))
+        _classes["block-level"] = BlockLevelNames
+    return _classes["block-level"]
+
+
+def _forgetting_names(change: Callable) -> Callable:
+    def changed(self, *args, **kwargs):
+        self.__dict__.pop("names", None)
+        return change(self, *args, **kwargs)
+    return changed
+
+
 class BlockPlan:
     """The block processors of a registry in order, and which of them each block is worth asking."""
 
@@ -162,8 +195,6 @@ def _ask_in_order(processors, parent, blocks: list[str]) -> None:
         if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
             return
 
-
-_classes: dict[str, type] = {}
 
 
 def triggered_inline_class() -> type:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import markdown
 from markdown.extensions import Extension
 
-from builder.core.patches import skip_run_unless_triggered, triggered_block_parser, triggered_inline_processor
+from builder.core.patches import (set_backed_block_level_names, skip_run_unless_triggered, triggered_block_parser,
+                                  triggered_inline_processor)
 
 # smarty's quote patterns in its order (Python-Markdown 3.11.3): what each one's regular expression
 # needs. Prose is full of apostrophes; this keeps the double-quote patterns off it, and the reverse.
@@ -104,6 +105,7 @@ class ShortcutsExtension(Extension):
             for registry in (md.treeprocessors, md.preprocessors):
                 if name in registry:
                     skip_run_unless_triggered(registry[name], triggers, attributes=name in READS_ATTRIBUTES)
+        set_backed_block_level_names(md)
 
 
 def indent_triggers(md: markdown.Markdown) -> dict[str, tuple[str, ...]]:
