@@ -20,6 +20,8 @@ PATCHES: dict[str, tuple[str, tuple[str, ...]]] = {
     "markdown-inline-triggers": ("Markdown", ("3.11.3",)),
     "markdown-block-triggers": ("Markdown", ("3.11.3",)),
     "markdown-run-triggers": ("Markdown", ("3.11.3",)),
+    # Python-Markdown: an inline pattern's regular expression is only searched with finditer(text, start).
+    "markdown-pattern-search": ("Markdown", ("3.11.3",)),
     # Python-Markdown: Markdown.is_block_level looks its tag up in a list; the list answers from a set.
     "markdown-block-level-set": ("Markdown", ("3.11.3",)),
     # jupyter_client: a kernel is ready without a fixed 0.2 s drain; its death is polled every 5 ms.
@@ -111,6 +113,13 @@ def tree_strings(root, attributes: bool = False) -> list[str]:
     if attributes:
         strings += [value for element in root.iter() for value in element.attrib.values() if value]
     return strings
+
+
+def replace_pattern_regex(pattern, stand_in) -> None:
+    """Give an inline pattern a stand-in for its compiled regular expression, which the inline
+    stage only asks for `finditer(text, start)` (old-style patterns: `match`)."""
+    if stand_in is not None and enabled("markdown-pattern-search"):
+        pattern.compiled_re = stand_in
 
 
 def set_backed_block_level_names(md) -> None:

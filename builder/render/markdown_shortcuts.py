@@ -16,8 +16,9 @@ from __future__ import annotations
 import markdown
 from markdown.extensions import Extension
 
-from builder.core.patches import (set_backed_block_level_names, skip_run_unless_triggered, triggered_block_parser,
-                                  triggered_inline_processor)
+from builder.core.patches import (replace_pattern_regex, set_backed_block_level_names, skip_run_unless_triggered,
+                                  triggered_block_parser, triggered_inline_processor)
+from builder.render.regex_first_chars import first_char_finder
 
 # smarty's quote patterns in its order (Python-Markdown 3.11.3): what each one's regular expression
 # needs. Prose is full of apostrophes; this keeps the double-quote patterns off it, and the reverse.
@@ -106,6 +107,16 @@ class ShortcutsExtension(Extension):
                 if name in registry:
                     skip_run_unless_triggered(registry[name], triggers, attributes=name in READS_ATTRIBUTES)
         set_backed_block_level_names(md)
+        search_from_first_chars(md)
+
+
+def search_from_first_chars(md: markdown.Markdown) -> None:
+    """Each inline pattern's regular expression searched only where a match can start."""
+    registries = [md.inlinePatterns] + ([md.treeprocessors["smarty"].inlinePatterns]
+                                        if "smarty" in md.treeprocessors else [])
+    for registry in registries:
+        for pattern in registry:
+            replace_pattern_regex(pattern, first_char_finder(pattern.compiled_re))
 
 
 def indent_triggers(md: markdown.Markdown) -> dict[str, tuple[str, ...]]:

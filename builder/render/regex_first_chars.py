@@ -1,7 +1,8 @@
 """Which characters a regular expression's match can start with, as a one-character test.
 
 The lexer in builder/render/python_lexer.py asks, at each position, only the rules whose first
-character can be the one there. The answer has to err only one way: a character the test refuses
+character can be the one there; Markdown's inline patterns search from one such character to the
+next (FirstCharFinder, below). The answer has to err only one way: a character the test refuses
 is one no match can start with. So the regular expression is read from CPython's own parse of it:
 the first item that takes a character (a literal, a class, any character) tells, items that take
 none (anchors, lookarounds) are passed over, and an optional item adds the next one's characters.
@@ -71,3 +72,41 @@ def first_items_of(op, argument, modules) -> tuple[list, bool]:
             items, empty = items + found, empty or branch_empty
         return items, empty
     raise Unknown(op)
+
+
+class FirstCharFinder:
+    """A compiled regular expression whose `finditer` tries a match only where one can start.
+
+    Python's engine skips ahead quickly only for an expression that starts with a literal or a
+    class; one that starts with a lookbehind (Markdown's code spans and math, smarty's quotes and
+    dashes) is tried at every position of the text. This one jumps from one possible first
+    character to the next. Every other attribute is the expression's own.
+    """
+
+    def __init__(self, regex: re.Pattern, first: re.Pattern):
+        self.regex, self.first = regex, first
+
+    def __getattr__(self, name: str):
+        return getattr(self.regex, name)
+
+    def finditer(self, string: str, pos: int = 0, endpos: int | None = None):
+        if endpos is not None:
+            return self.regex.finditer(string, pos, endpos)
+        return self._matches(string, pos)
+
+    def _matches(self, string: str, pos: int):
+        """The matches `finditer` gives; none can be empty, so each next search starts at the end."""
+        candidate, match = self.first.search, self.regex.match
+        while (start := candidate(string, pos)) is not None:
+            found = match(string, start.start())
+            if found is None:
+                pos = start.start() + 1
+                continue
+            yield found
+            pos = max(found.end(), start.start() + 1)   # never empty: see first_char_test
+
+
+def first_char_finder(regex: re.Pattern) -> FirstCharFinder | None:
+    """`regex` as a FirstCharFinder, or None where no first-character test can be read from it."""
+    first = first_char_test(regex)
+    return None if first is None else FirstCharFinder(regex, first)
