@@ -72,13 +72,22 @@ class RayBackend:
         return self.ray
 
     def run(self, requests: Sequence[RunRequest], keep_going: bool) -> Iterator[RunOutcome]:
-        """Send the requests in the given order (longest expected first) as soon as the cluster is
-        connected, from a thread of their own, so that they start while the build renders other
-        pages; yield outcomes as tasks end."""
+        """Send the requests in the given order (longest expected first) once connected; yield
+        outcomes as tasks end.
+
+        The build waits here: its workers start (other processes) only once the tasks are sent,
+        and connecting (importing Ray) would share this process with the build's rendering. Any
+        problem in sending is raised where the outcomes are taken.
+        """
         if not requests:
             return iter(())
         self.sending = threading.Thread(target=self.send, args=(list(requests),), daemon=True)
         self.sending.start()
+        try:
+            self.sending.join(3 * CONNECT_SECONDS)
+        except BaseException:         # Ctrl-C while connecting: nothing is sent after it
+            self.cancel()
+            raise
         return self.outcomes()
 
     def send(self, requests: list[RunRequest]) -> None:
@@ -152,7 +161,11 @@ class RayBackend:
 
         ending = threading.Thread(target=stop, daemon=True)
         ending.start()
-        ending.join(CANCEL_SECONDS)
+        LEAVING[:] = [ending]
+        if pending:           # the build stops: its tasks are killed before it goes on (bounded)
+            ending.join(CANCEL_SECONDS)
+        # Otherwise disconnecting (a third of a second) overlaps the build's last steps; Ray's
+        # exit handler waits for it, and so does this process's next connect.
 
 
 def task_resources(request: RunRequest) -> dict:
@@ -207,6 +220,7 @@ def normalized(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 REMOTE_RUNS: dict = {}    # needs a GPU -> Ray remote function, made on first connect (Ray imported then)
+LEAVING: list[threading.Thread] = []    # the last build's disconnecting
 REMOTE_LOG: list = []     # the CellLog actor class, made on first connect
 
 
@@ -262,6 +276,8 @@ def init_bounded(ray, address: str) -> None:
     outcome: list = []
 
     def init() -> None:
+        for leaving in LEAVING:   # an earlier build of this process (serve, tests) still disconnecting
+            leaving.join(CANCEL_SECONDS)
         for attempt in (1, 2):    # a busy head can fail to start its client server once
             try:
                 if ray.is_initialized():     # an earlier build of this process (serve, tests) left it
