@@ -4,8 +4,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from markdown.blockprocessors import BlockProcessor
+from markdown.preprocessors import NormalizeWhitespace
 
-from builder.core.patches import triggered_inline_class
+from builder.core.patches import normalized_lines, triggered_inline_class
 from builder.render.markdown_shortcuts import BLOCK_TRIGGERS, TRIGGERS
 from builder.render.markup import CellExtension, configured_markdown, new_markdown
 
@@ -116,3 +117,9 @@ def test_block_level_tags_follow_changes_to_the_list():
     md.block_level_elements.remove("span")
     md.block_level_elements[md.block_level_elements.index("div")] = "section2"
     assert not md.is_block_level("span") and not md.is_block_level("div") and md.is_block_level("section2")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\r\n\x02\x03ab", max_size=8), max_size=8))
+def test_whitespace_normalized_as_python_markdown_does(lines):
+    assert normalized_lines(lines, 4) == NormalizeWhitespace(stock_markdown()).run(lines)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import markdown
 from markdown.extensions import Extension
 
-from builder.core.patches import (replace_pattern_regex, set_backed_block_level_names, skip_run_unless_triggered,
-                                  triggered_block_parser, triggered_inline_processor)
+from builder.core.patches import (quicker_whitespace_normalizing, replace_pattern_regex, set_backed_block_level_names,
+                                  skip_run_unless_triggered, triggered_block_parser, triggered_inline_processor)
 from builder.render.regex_first_chars import first_char_finder
 
 # smarty's quote patterns in its order (Python-Markdown 3.11.3): what each one's regular expression
@@ -85,6 +85,7 @@ INDENTED_BLOCKS = ("code", "indent", "defindent")
 RUN_TRIGGERS: dict[str, tuple[str, ...]] = {
     "attr_list": ("{",),                 # its three patterns all need a brace
     "fenced_code_block": ("```", "~~~"),  # pymdownx.superfences: a fence needs three of either
+    "html_block": ("<", "&"),             # its HTML parser passes text without either through as it is
     "unescape": tuple(f"\u0002{digit}" for digit in range(10)),   # STX<number>ETX back to a character
 }
 READS_ATTRIBUTES = {"unescape"}
@@ -107,6 +108,7 @@ class ShortcutsExtension(Extension):
                 if name in registry:
                     skip_run_unless_triggered(registry[name], triggers, attributes=name in READS_ATTRIBUTES)
         set_backed_block_level_names(md)
+        quicker_whitespace_normalizing(md)
         search_from_first_chars(md)
 
 
