@@ -88,18 +88,19 @@ def triggered_block_parser(parser, triggers: dict[str, tuple[str, ...]]) -> None
 
 
 def skip_run_unless_triggered(processor, triggers: tuple[str, ...], attributes: bool = False) -> None:
-    """Make a tree processor, or a preprocessor, return at once when its input holds none of
-    `triggers` (for a tree: no text or tail, nor attribute value if `attributes`), as its `run`
-    would change nothing."""
+    """Make a tree processor, preprocessor or postprocessor return at once when its input holds
+    none of `triggers` (for a tree: no text or tail, nor attribute value if `attributes`), as its
+    `run` would change nothing."""
     if not enabled("markdown-run-triggers"):
         return
     run = processor.run
 
-    def triggered_run(tree_or_lines):
-        if isinstance(tree_or_lines, list):
-            return run(tree_or_lines) if any_held(tree_or_lines, triggers) else tree_or_lines
-        strings = tree_strings(tree_or_lines, attributes)
-        return run(tree_or_lines) if any_held(strings, triggers) else None
+    def triggered_run(given):
+        if isinstance(given, str):                  # a postprocessor's text
+            return run(given) if any_held([given], triggers) else given
+        if isinstance(given, list):                 # a preprocessor's lines
+            return run(given) if any_held(given, triggers) else given
+        return run(given) if any_held(tree_strings(given, attributes), triggers) else None
 
     processor.run = triggered_run
 
@@ -112,10 +113,10 @@ def any_held(strings: list[str], triggers: tuple[str, ...]) -> bool:
 
 def tree_strings(root, attributes: bool = False) -> list[str]:
     """Every text and tail in the tree under `root`, and every attribute value if `attributes`."""
-    strings = [value for element in root.iter() for value in (element.text, element.tail) if value]
     if attributes:
-        strings += [value for element in root.iter() for value in element.attrib.values() if value]
-    return strings
+        return [value for element in root.iter() for value in (element.text, element.tail, *element.attrib.values())
+                if value]
+    return [value for element in root.iter() for value in (element.text, element.tail) if value]
 
 
 def replace_pattern_regex(pattern, stand_in) -> None:

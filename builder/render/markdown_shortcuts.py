@@ -80,13 +80,15 @@ BLOCK_TRIGGERS: dict[str, tuple[str, ...]] = {
 # These need a block that starts with the processor's indent (its tab_length blanks).
 INDENTED_BLOCKS = ("code", "indent", "defindent")
 
-# The tree processor (or preprocessor) registered under this name changes nothing unless its tree's
-# texts and tails (or its lines) hold one of these; for those in READS_ATTRIBUTES, or its attribute values.
+# The tree processor (or pre- or postprocessor) registered under this name changes nothing unless its
+# tree's texts and tails (or its lines, or its text) hold one of these; for those in READS_ATTRIBUTES,
+# or its attribute values.
 RUN_TRIGGERS: dict[str, tuple[str, ...]] = {
     "attr_list": ("{",),                 # its three patterns all need a brace
     "fenced_code_block": ("```", "~~~"),  # pymdownx.superfences: a fence needs three of either
     "html_block": ("<", "&"),             # its HTML parser passes text without either through as it is
     "unescape": tuple(f"\u0002{digit}" for digit in range(10)),   # STX<number>ETX back to a character
+    "raw_html": ("\u0002wzxhzdk:",),     # it puts stashed HTML back where its placeholder is
 }
 READS_ATTRIBUTES = {"unescape"}
 
@@ -104,7 +106,7 @@ class ShortcutsExtension(Extension):
             md.treeprocessors.register(smarty, "smarty", 6)
         triggered_block_parser(md.parser, BLOCK_TRIGGERS | indent_triggers(md))
         for name, triggers in RUN_TRIGGERS.items():
-            for registry in (md.treeprocessors, md.preprocessors):
+            for registry in (md.treeprocessors, md.preprocessors, md.postprocessors):
                 if name in registry:
                     skip_run_unless_triggered(registry[name], triggers, attributes=name in READS_ATTRIBUTES)
         set_backed_block_level_names(md)
