@@ -247,6 +247,7 @@ class GfmHashHeaderProcessor(HashHeaderProcessor):
 
 
 LIST_MARKER = re.compile(r"^( *)(?:[*+-]|\d+\.)[ \t]+\S")
+LATER_LIST_MARKER = re.compile(r"\n *(?:[*+-]|\d+\.)[ \t]+\S")   # LIST_MARKER on a line after the first
 FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -259,25 +260,30 @@ class ListIndentPreprocessor(Preprocessor):
     """
 
     def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if not (LIST_MARKER.match(text) or LATER_LIST_MARKER.search(text)):
+            return lines               # no list: nothing to re-indent
+        fences, maths = "```" in text or "~~~" in text, "$$" in text
         result: list[str] = []
         stack: list[int] = []        # original indents of the open items, outermost first
         shift, in_fence, in_math, in_html, blank_before = 0, False, False, False, True
         for line in lines:
-            if FENCE.match(line):
+            if fences and FENCE.match(line):
                 in_fence = not in_fence
-            if line.count("$$") % 2:   # display math: a "- b" line there is TeX, not a list
+            if maths and line.count("$$") % 2:   # display math: a "- b" line there is TeX, not a list
                 in_math = not in_math
             if blank_before:           # a raw HTML block runs to the next blank line
                 in_html = line.startswith("<") and not stack
             marker = None if in_fence or in_math or in_html else LIST_MARKER.match(line)
+            filled = bool(line.strip())
             if marker and (stack or blank_before or len(marker[1]) == 0) and len(marker[1]) < 4 + 4 * len(stack):
                 if not stack and not blank_before:
                     result.append("")   # GFM: a list may interrupt a paragraph
                 shift = self.place(stack, len(marker[1]))
-            elif line.strip() and not line[:1].isspace() and blank_before:
+            elif filled and not line[:1].isspace() and blank_before:
                 stack, shift = [], 0   # a block at the margin after a blank line ends the list
             result.append(shifted(line, shift) if stack else line)
-            blank_before = not line.strip()
+            blank_before = not filled
         return result
 
     @staticmethod
