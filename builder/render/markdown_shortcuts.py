@@ -5,11 +5,14 @@ every registered pattern on every text node: some seventeen regular-expression s
 a registry lookup, even for a sentence of plain words. Each of them can only apply to text that
 holds one of a few strings (a link needs "[", a heading "#", a table "|"), so one whose strings are
 all absent is skipped. So is a whole inline stage when no text of the tree holds a trigger (the
-typography stage, on most posts), and a tree processor or preprocessor whose run could change
-nothing (attribute lists without a brace, fences without a fence). The output is the same, which
-tests/test_markdown_shortcuts.py checks against stock Python-Markdown. Patterns and processors not
-listed here are always tried. The skipping itself reaches into Python-Markdown's internals, so it
-lives in builder/core/patches.py, guarded by the version it was written for.
+typography stage, on most posts), and a processor whose run could change nothing (attribute lists
+without a brace, fences without a fence, HTML blocks without < or &). Each inline pattern's regular
+expression is searched only from the characters a match can start with (most start with a
+lookbehind, which Python's engine otherwise tries at every character), whitespace is normalized
+with a newline-first expression, and block-level tags are looked up in a set. The output is the
+same, which tests/test_markdown_shortcuts.py checks against stock Python-Markdown. Patterns and
+processors not listed here are always tried. What reaches into Python-Markdown's internals lives
+in builder/core/patches.py, guarded by the version it was written for.
 """
 from __future__ import annotations
 
@@ -50,8 +53,8 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "html": ("<",),
     "entity": ("&",),
     "em_strong": ("*", "_"),
-    "delimiter": ("~",),
-    "builder_citation": ("[@",),   # builder/render/citations.py   # pymdownx.tilde's ~~struck~~ (no other pymdownx delimiter is loaded)
+    "delimiter": ("~",),           # pymdownx.tilde's ~~struck~~ (no other pymdownx delimiter is loaded)
+    "builder_citation": ("[@",),   # builder/render/citations.py
     # smarty's (kramdown typography), run by its own inline stage: see ShortcutsExtension.
     "smarty-ellipses": ("...",),
     "smarty-em-dashes": ("---",),
