@@ -1,8 +1,6 @@
 """`serve`: build once, serve the output under the baseurl, rebuild on change, reload the browser.
-
-The warm kernel pool (builder.execute.warm) lives as long as the server, so a rebuild after a
-code edit forks its kernel from a zygote that has already imported torch and friends.
-"""
+The warm kernel pool (builder.execute.warm) lives as long as the server: a code edit's rebuild
+forks its kernel from a zygote that has already imported torch and friends."""
 from __future__ import annotations
 
 import html
