@@ -281,6 +281,7 @@ class Peers:
 
     hugo_cold: Run | None = None          # layouts that make pages like ours (bench/hugo-same-pages)
     hugo_minimal: Run | None = None       # title, date, content and tags only
+    hugo_pagefind: Run | None = None      # Pagefind over Hugo's same pages: Hugo's usual search set-up
     jekyll_cold: Run | None = None
     jekyll_noop: Run | None = None
     jekyll_edit: Run | None = None
@@ -300,6 +301,7 @@ def other_generators(site: Path, work: Path, reps: int) -> Peers:
     if shutil.which("hugo"):
         peers.hugo_cold = hugo_cold(work / "hugo", posts, reps, same_pages=True)
         peers.hugo_minimal = hugo_cold(work / "hugo-minimal", posts, reps, same_pages=False)
+        peers.hugo_pagefind = pagefind_over(work / "hugo" / "public", reps)
     if shutil.which("jekyll"):
         peers.jekyll_cold, peers.jekyll_noop, peers.jekyll_edit = jekyll_runs(work / "jekyll", site, posts, reps)
     return peers
@@ -322,6 +324,18 @@ def hugo_cold(hsite: Path, posts: list[Path], reps: int, same_pages: bool) -> Ru
                       setup=lambda i: shutil.rmtree(hsite / "public", ignore_errors=True),
                       label="hugo cold" + ("" if same_pages else " (minimal layouts)"))
     return cold
+
+
+def pagefind_over(public: Path, reps: int) -> Run | None:
+    """Pagefind indexing a built site's pages, as a Hugo site's search step does after `hugo`."""
+    try:
+        from pagefind_bin_extended import get_executable
+    except ImportError:
+        return None
+    command = [str(get_executable()), "--site", str(public), "--output-subdir", "pagefind"]
+    run, _ = best_of(reps, command, setup=lambda i: shutil.rmtree(public / "pagefind", ignore_errors=True),
+                     label="pagefind over hugo's pages")
+    return run
 
 
 def jekyll_runs(jsite: Path, site: Path, posts: list[Path], reps: int) -> tuple[Run, Run, Run]:
@@ -410,6 +424,7 @@ def scenario_scale(work: Path, n: int, reps: int, per_post: dict[int, float]) ->
     layout.write_text(layout_text, encoding="utf-8")
     if n == 1000:
         ratio_row("e. N=1000: cold build / Hugo cold build, same pages", cold, peers.hugo_cold, 1.0, "≤ 1.0x Hugo")
+        searchless_rows(site, cold, peers, reps)
         if peers.hugo_minimal is not None:
             value = cold.seconds / peers.hugo_minimal.seconds
             row("e. N=1000: cold build / Hugo with minimal layouts (for reference)",
@@ -422,6 +437,27 @@ def scenario_scale(work: Path, n: int, reps: int, per_post: dict[int, float]) ->
             value = cold.rss_kb / peers.hugo_cold.rss_kb
             row("e. N=1000: peak memory / Hugo's", f"{mib(cold.rss_kb)} / {mib(peers.hugo_cold.rss_kb)} = "
                 f"**{value:.2f}x**", "same run", "≤ 0.5x", verdict(value <= 0.5), "")
+
+
+def searchless_rows(site: Path, cold: Run, peers: Peers, reps: int) -> None:
+    """Like for like: our cold build without a search index against Hugo's (which builds none), and
+    ours with search against Hugo followed by Pagefind over its pages."""
+    config = site / "_config.yml"
+    settings = config.read_text(encoding="utf-8")
+    config.write_text(settings + "search: false\n", encoding="utf-8")
+    try:
+        bare, _ = best_of(reps, build_cmd(site, "--no-execute"), setup=lambda i: clean_site(site),
+                          label="e1000 cold, search: false")
+    finally:
+        config.write_text(settings, encoding="utf-8")
+    ratio_row("e. N=1000: cold build with `search: false` / Hugo cold build (neither builds a search index)",
+              bare, peers.hugo_cold, 1.0, "≤ 1.0x Hugo")
+    if peers.hugo_cold is not None and peers.hugo_pagefind is not None:
+        both = peers.hugo_cold.seconds + peers.hugo_pagefind.seconds
+        row("e. N=1000: cold build with search / Hugo cold build + Pagefind over its pages",
+            f"{cold.seconds:.2f} s / ({peers.hugo_cold.seconds:.2f} + {peers.hugo_pagefind.seconds:.2f}) s = "
+            f"**{cold.seconds / both:.2f}x**", "same run", "- (for reference)", "n/a",
+            "the same work on both sides: Hugo sites get search by running Pagefind after `hugo`")
 
 
 # --------------------------------------------------------------------------- machine info, output
