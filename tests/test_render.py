@@ -38,3 +38,21 @@ def test_the_reused_markdown_converter_forgets_the_previous_post():
     reused = markdown_for({"CELL": "<div>cell two</div>"})
     assert (reused.convert(second), reused.toc) == expected
     assert 'id="same"' in expected[0] and "cell two" in expected[0] and "fnref" not in expected[0]
+
+
+def reading_minutes_of(text: str) -> int:
+    from builder.core.model import Post, Prose
+    from builder.render.page import reading_minutes
+    return reading_minutes(Post("posts/p.md", "p", None, "P", {}, (Prose(text, 1),), "/p/", 1))
+
+
+def test_reading_minutes_count_latin_words_and_cjk_characters_as_the_regexes_define_them():
+    import math
+    import re
+    texts = ["word " * 399 + "last", "don't x_1 2nd" * 150, "naïve café—é " * 140, "-a-b-" * 120,
+             "日本語の文章" * 100 + " and words " * 150, "\tword\nword" * 201, ""]
+    for text in texts:
+        words = len(re.findall(r"[A-Za-z0-9_']+", text))
+        cjk = len(re.findall(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]", text))
+        assert reading_minutes_of(text) == max(1, math.ceil(words / 200 + cjk / 400)), text[:20]
+    assert reading_minutes_of("word " * 401) == 3 and reading_minutes_of("日" * 401) == 2

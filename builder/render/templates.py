@@ -35,6 +35,9 @@ def make_environment(site_dir: Path, config: SiteConfig) -> jinja2.Environment:
         # Each build makes its own environment, so templates cannot change under it; reloading
         # would stat every included file on every render (26,000 stats for 1,000 posts).
         auto_reload=False,
+        # A plain dict instead of a locked LRU: every render and every `{% include %}` looks a
+        # template up (23 times a post), and a theme's templates are few enough to keep all.
+        cache_size=-1,
     )
     base, site_url = config.base, config.site_url
     env.filters["relative_url"] = lambda url: site_link(str(url), base)
