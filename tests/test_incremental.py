@@ -204,3 +204,26 @@ def test_the_cache_belongs_to_the_code_of_every_stage():
     from builder.site.incremental import PACKAGE_DIR, code_files
     relative = {path.relative_to(PACKAGE_DIR).as_posix() for path in code_files()}
     assert {"render/page.py", "core/urls.py", "site/build.py", "__init__.py"} <= relative
+
+
+def test_a_no_op_build_skips_the_sweep_but_files_added_by_hand_are_still_removed(tmp_path, monkeypatch):
+    from builder.site.writer import Writer
+    site = tmp_path / "site"
+    make_site(site, 3, random.Random(0))
+    for _ in range(2):      # the second build settles what the search index wrote after the first
+        run_build(site, execute=False)
+    sweeps = []
+    sweep = Writer.sweep
+    monkeypatch.setattr(Writer, "sweep", lambda self, wanted: sweeps.append(1) or sweep(self, wanted))
+    run_build(site, execute=False)
+    assert sweeps == []                 # nothing was added or removed since the last sweep
+    output = site / "_site"
+    page_folder = next(output.rglob("*.html")).parent
+    strays = [output / "stray.html", page_folder / "stray.txt", output / "new/deeper/stray.css"]
+    for stray in strays:
+        write(stray, "not from the build")
+    (output / "empty").mkdir()
+    run_build(site, execute=False)
+    assert sweeps == [1]
+    assert not any(stray.exists() for stray in strays)
+    assert not (output / "new").exists() and not (output / "empty").exists()

@@ -70,6 +70,11 @@ class Declared(Mapping):
     def __len__(self) -> int:
         return len(self.given)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # What unpickling does without it, but found at once: its lookup would otherwise reach
+        # __getattr__ and raise, for each of the thousands of these a build state holds.
+        self.__dict__.update(state)
+
     def __getattr__(self, name: str) -> Any:
         # Only reached for undeclared names: a site's custom keys read as `page.my_key`.
         given = self.__dict__.get("given")

@@ -58,11 +58,10 @@ def neighbours(ordered: list[Post]) -> dict[str, dict[str, Any]]:
     a change to any of these renders the page again."""
     links = {}
     boxes, related = series_links(ordered), related_links(ordered)
+    summaries = [summary(post) for post in ordered]     # each is shown twice: as next and as previous
     for index, post in enumerate(ordered):
-        newer = ordered[index - 1] if index > 0 else None
-        older = ordered[index + 1] if index + 1 < len(ordered) else None
-        links[post.path] = {"previous": summary(older) if older else None,
-                            "next": summary(newer) if newer else None,
+        links[post.path] = {"previous": summaries[index + 1] if index + 1 < len(ordered) else None,
+                            "next": summaries[index - 1] if index > 0 else None,
                             "series_box": boxes.get(post.path), "related_posts": related.get(post.path, [])}
     return links
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from pathlib import Path
 from typing import Iterator
@@ -30,8 +31,8 @@ from builder.render.listings import (neighbours, render_home, render_site_files,
 from builder.render.notebook import export_notebook, notebook_path
 from builder.render.page import RenderContext, markup, offers_notebook, render_post, shows_site_lists
 from builder.render.templates import make_environment
-from builder.site.incremental import (IncrementalState, RenderPlan, build_fingerprint, file_stat, load_state,
-                                      render_key, render_plan, save_state, state_file)
+from builder.site.incremental import (IncrementalState, RenderPlan, SourceEntry, build_fingerprint, file_stat,
+                                      load_state, render_key, render_plan, save_state, state_file)
 from builder.site.options import BuildOptions, BuildResult
 from builder.site.plan import Plan, PostRun, plan_posts, runs_code
 from builder.site.progress import Reporter
@@ -120,6 +121,11 @@ class SiteBuild:
     def links_of(self, post: Post) -> dict:
         return self.links.get(post.path, {})
 
+    @cached_property
+    def names_stamp(self) -> str:
+        """Every post's name and URL, for the key of the pages that may link to posts by name."""
+        return repr(sorted(self.context.posts_by_name.items()))
+
     def finish(self) -> BuildResult:
         """Report the outcome; a stopped build wrote nothing."""
         if self.stopped or self.options.shard is not None:
@@ -137,7 +143,8 @@ def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, s
     context = RenderContext(make_environment(options.source, config), config,
                             posts_by_name(sources.posts + sources.pages), site_dir=options.source,
                             posts=tuple(ordered))
-    plan = render_plan(cache.previous, cache.state, context.env, Writer(options.output))
+    plan = render_plan(cache.previous, cache.state, context.env,
+                       Writer(options.output, cache.previous.site_listing))
     build = SiteBuild(options, config, reporter, context, plan, ordered, neighbours(ordered), BuildResult(), warm)
     for error in sources.unreadable:
         build.result.failures.append(error)
@@ -292,15 +299,26 @@ def page_templates(post: Post, plan: RenderPlan) -> set[str]:
 def post_page_key(executed: ExecutedPost, build: SiteBuild) -> str:
     """Everything a post's page depends on: source, outputs, neighbours, templates."""
     post, plan, context, links = executed.post, build.plan, build.context, build.links_of(executed.post)
-    source = plan.state.sources[post.path].sha
+    source = plan.state.sources[post.path]
+    includes, names_posts, shows_lists = prose_facts(source)
     templates = page_templates(post, plan)
-    text = "".join(block.text for block in post.blocks if isinstance(block, Prose))
-    if "{% include" in text or "{%- include" in text:
+    if includes:
         templates |= {name for name in plan.graph.names if name.startswith("includes/")}
-    names = sorted(context.posts_by_name.items()) if "post_url" in text or "link" in text else ()
-    lists = context.site_lists_stamp if shows_site_lists(post) else ()
-    return render_key(source, executed.results, executed.provenance, links, names, lists,
+    names = build.names_stamp if names_posts else ()
+    lists = context.site_lists_stamp if shows_lists else ()
+    return render_key(source.sha, executed.results, executed.provenance, links, names, lists,
                       plan.graph.fingerprint(templates), bibliography_stamp(post, context.config, context.site_dir))
+
+
+def prose_facts(source: SourceEntry) -> tuple[bool, bool, bool]:
+    """Whether the post's prose includes templates, may link to posts by name (`post_url`,
+    `link`), and shows the site's lists of posts; kept with the source for the next build."""
+    if source.prose is None:
+        post = source.post
+        text = "".join(block.text for block in post.blocks if isinstance(block, Prose))
+        source.prose = ("{% include" in text or "{%- include" in text, "post_url" in text or "link" in text,
+                        shows_site_lists(post))
+    return source.prose
 
 
 def fail_post(post: Post, error: BuildError, result: BuildResult, reporter: Reporter,

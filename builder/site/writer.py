@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from builder.core.errors import BuildError, ContainmentError
@@ -34,14 +35,37 @@ def write_error(error: OSError, action: str, shown: str, outcome: str = "") -> W
     return WriteError(f"{reason[:1].lower()}{reason[1:]} while {action} {shown}", None, hint or None)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The output folder as a build's sweep left it: its files, and each folder's stat."""
+
+    files: frozenset[str]
+    folders: dict[str, tuple[int, int]]     # folder relative to the root ("" for it) -> (mtime_ns, inode)
+
+    def intact(self, root: Path) -> bool:
+        """Whether no file or folder was added, removed or renamed since: each of those changes
+        the mtime of the folder holding it, so a stat of every folder tells, without listing them."""
+        return all(folder_stat(os.path.join(root, folder)) == stat for folder, stat in self.folders.items())
+
+
+def folder_stat(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_ino
+
+
 class Writer:
     """Collects a build's files and puts them in place at the end."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, settled: Listing | None = None):
+        """`settled` is the listing the previous build's sweep left, if any."""
         self.root = root.resolve()
         self.produced: set[str] = set()
         self.kept: set[str] = set()
         self.staged: dict[str, tuple[Path, bytes]] = {}
+        self.settled = settled
 
     @property
     def changed(self) -> list[str]:
@@ -109,19 +133,34 @@ class Writer:
         return f"{self.root.name}/{target.relative_to(self.root).as_posix()}"
 
     def remove_stale(self) -> None:
-        """Delete files this build did not produce, then folders left empty (deepest first)."""
+        """Delete files this build did not produce, then folders left empty (deepest first).
+
+        Skipped when this build wants exactly the files the previous sweep left and no folder
+        changed since (a no-op build): there is nothing stale to find.
+        """
         wanted = self.produced | self.kept
+        if self.settled is not None and self.settled.files == wanted and self.settled.intact(self.root):
+            return
+        self.settled = Listing(frozenset(wanted), self.sweep(wanted))
+
+    def sweep(self, wanted: set[str]) -> dict[str, tuple[int, int]]:
+        """Remove what is not `wanted`; return the stat of each folder that stays."""
+        folders = {}
         for folder, subfolders, files in os.walk(self.root, topdown=False):
-            prefix = os.path.relpath(folder, self.root).replace(os.sep, "/")
-            prefix = "" if prefix == "." else prefix + "/"
+            relative = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            prefix = "" if relative == "." else relative + "/"
             try:
                 for name in files:
                     if prefix + name not in wanted:
                         os.unlink(os.path.join(folder, name))
                 if folder != str(self.root) and not os.listdir(folder):
                     os.rmdir(folder)
+                    continue
             except OSError as error:
                 raise write_error(error, "removing a stale file in", self.shown(Path(folder))) from None
+            folders[prefix.rstrip("/")] = folder_stat(folder)   # after its subfolders were swept
+        folders.setdefault("", folder_stat(str(self.root)))    # no root yet: a root made later is noticed
+        return folders
 
     @staticmethod
     def contained(root: Path, relative: str) -> Path:
