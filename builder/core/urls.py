@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from pathlib import PurePosixPath
 
 from builder.core.errors import ContainmentError, Location
 
@@ -71,9 +70,16 @@ def output_path(url: str, where: Location | str) -> str:
     path = url.lstrip("/")
     if not path or path.endswith("/"):
         path += "index.html"
-    elif PurePosixPath(path).suffix not in PAGE_SUFFIXES:
+    elif suffix(path) not in PAGE_SUFFIXES:
         path += "/index.html"
     return path
+
+
+def suffix(path: str) -> str:
+    """PurePosixPath(path).suffix for a path check_url accepted, without building the path."""
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def check_url(url: str, where: Location | str) -> None:

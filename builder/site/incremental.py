@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import pickle
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,9 +58,9 @@ def sha256(data: bytes | str) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
-def file_stat(path: Path) -> tuple[int, int] | None:
+def file_stat(path: Path | str) -> tuple[int, int] | None:
     try:
-        status = path.stat()
+        status = os.stat(path)
     except OSError:
         return None
     return status.st_mtime_ns, status.st_size
@@ -222,7 +223,7 @@ class RenderPlan:
         if self.previous.keys.get(path) != key:
             return False
         stat = self.previous.outputs.get(path)
-        if stat is None or stat != file_stat(self.writer.root / path):
+        if stat is None or stat != file_stat(os.path.join(self.writer.root, path)):
             return False
         self.writer.kept.add(path)       # just stat-ed: Writer.keep() would stat it again
         self.state.keys[path] = key

@@ -55,9 +55,9 @@ def store_record(path: Path, record: IndexRecord) -> None:
 
 def page_facts(root: Path, paths: list[str], previous: dict[str, list]) -> dict[str, list]:
     """[size, mtime_ns, inode, indexed] of each page; only a page whose file changed is read."""
-    facts = {}
+    facts, folder = {}, str(root)
     for path in sorted(paths):
-        stat = os.stat(root / path)
+        stat = os.stat(os.path.join(folder, path))
         known = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
         before = previous.get(path)
         if before is not None and before[:3] == known:

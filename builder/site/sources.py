@@ -57,7 +57,7 @@ def read_posts(site_dir: Path, config: SiteConfig, previous: IncrementalState, s
     again; with `jobs` > 1, a forked helper parses half of many changed files.
     """
     paths = source_files(site_dir, "posts", config)
-    sources = [(path.relative_to(site_dir).as_posix(), path, file_stat(path)) for path in paths]
+    sources = [(f"posts/{path.name}", path, file_stat(path)) for path in paths]     # paths are posts/*
     entries: dict[str, SourceEntry | BuildError] = {}
     changed = []
     for relative, path, stat in sources:
