@@ -44,7 +44,9 @@ class Listing:
 
     def intact(self, root: Path) -> bool:
         """Whether no file or folder was added, removed or renamed since: each of those changes
-        the mtime of the folder holding it, so a stat of every folder tells, without listing them."""
+        the mtime of the folder holding it, so a stat of every folder tells, without listing them.
+        (A file added within the clock tick of the sweep's own stat, a few ms, could go unseen
+        until the next change there: the same trust in timestamps as the outputs' stat checks.)"""
         return all(folder_stat(os.path.join(root, folder)) == stat for folder, stat in self.folders.items())
 
 
