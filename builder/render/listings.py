@@ -52,13 +52,14 @@ def summary(post: Post) -> dict[str, Any]:
             "series": (series_name(post), post.get("series_order"))}
 
 
-def neighbours(ordered: list[Post]) -> dict[str, dict[str, Any]]:
+def neighbours(ordered: list[Post], summaries: list[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """post path -> what its page shows of other posts: 'previous' (older) and 'next' (newer)
     summaries, its 'series_box' and its 'related_posts'. Being part of the page's render key,
-    a change to any of these renders the page again."""
+    a change to any of these renders the page again. `summaries`: those of `ordered`, if made."""
     links = {}
     boxes, related = series_links(ordered), related_links(ordered)
-    summaries = [summary(post) for post in ordered]     # each is shown twice: as next and as previous
+    if summaries is None:
+        summaries = [summary(post) for post in ordered]     # each is shown twice: as next and as previous
     for index, post in enumerate(ordered):
         links[post.path] = {"previous": summaries[index + 1] if index + 1 < len(ordered) else None,
                             "next": summaries[index - 1] if index > 0 else None,

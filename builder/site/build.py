@@ -106,6 +106,7 @@ class SiteBuild:
     context: RenderContext
     plan: RenderPlan
     ordered: list[Post]                 # posts, newest first
+    summaries: list[dict]               # what listings show of each of `ordered`
     links: dict[str, dict]              # post path -> previous/next
     result: BuildResult
     warm: WarmPool | None = None
@@ -145,7 +146,9 @@ def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, s
                             posts=tuple(ordered))
     plan = render_plan(cache.previous, cache.state, context.env,
                        Writer(options.output, cache.previous.site_listing))
-    build = SiteBuild(options, config, reporter, context, plan, ordered, neighbours(ordered), BuildResult(), warm)
+    summaries = [summary(post) for post in ordered]
+    build = SiteBuild(options, config, reporter, context, plan, ordered, summaries, neighbours(ordered, summaries),
+                      BuildResult(), warm)
     for error in sources.unreadable:
         build.result.failures.append(error)
         reporter.failed(getattr(error.where, "path", str(error.where)), str(error))
@@ -202,7 +205,7 @@ def execute_and_render(build: SiteBuild, plan: Plan, pages: list[Post]) -> None:
         runs = Runs(build, list(plan.runs))                 # the posts' kernels start here
         try:
             prepare_rendering(build, [run.post for run in plan.runs])
-            write_listings(build.ordered, pages, build.context, build.plan)
+            write_listings(build, pages)
             write_rendered(build, chain(pool.results(), rendered_runs(pool, runs)), keys)
         finally:
             runs.close()
@@ -232,11 +235,11 @@ def write_rendered(build: SiteBuild, outcomes: Iterator[tuple[ExecutedPost, Page
             write_notebook(executed, key, build)
 
 
-def write_listings(ordered: list[Post], pages: list[Post], context: RenderContext, plan: RenderPlan) -> None:
+def write_listings(build: SiteBuild, pages: list[Post]) -> None:
     """Home, tag, category and year pages, feed, sitemap: redone only when metadata or templates changed."""
-    layouts = {name for name in plan.graph.names if name.startswith("layouts/")}
-    key = render_key([summary(post) for post in ordered], [(p.url, p.get("sitemap")) for p in pages],
-                     plan.graph.fingerprint(layouts))
+    ordered, context, plan = build.ordered, build.context, build.plan
+    layouts = plan.graph.named("layouts/")
+    key = render_key(build.summaries, [(p.url, p.get("sitemap")) for p in pages], plan.graph.fingerprint(layouts))
     previous = plan.previous.groups.get("listings", ())
     if previous and all(plan.unchanged(path, key) for path in previous):
         plan.state.groups["listings"] = previous
@@ -292,8 +295,7 @@ def prepare_rendering(build: SiteBuild, posts: list[Post]) -> None:
 
 def page_templates(post: Post, plan: RenderPlan) -> set[str]:
     """The templates a post page renders directly (includes they pull in come by the graph)."""
-    templates = {f"layouts/{post.get('layout') or 'single'}.html", "includes/toc.html"}
-    return templates | {name for name in plan.graph.names if name.startswith("includes/cell/")}
+    return {f"layouts/{post.get('layout') or 'single'}.html", "includes/toc.html"} | plan.graph.named("includes/cell/")
 
 
 def post_page_key(executed: ExecutedPost, build: SiteBuild) -> str:
@@ -303,7 +305,7 @@ def post_page_key(executed: ExecutedPost, build: SiteBuild) -> str:
     includes, names_posts, shows_lists = prose_facts(source)
     templates = page_templates(post, plan)
     if includes:
-        templates |= {name for name in plan.graph.names if name.startswith("includes/")}
+        templates |= plan.graph.named("includes/")
     names = build.names_stamp if names_posts else ()
     lists = context.site_lists_stamp if shows_lists else ()
     return render_key(source.sha, executed.results, executed.provenance, links, names, lists,

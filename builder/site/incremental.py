@@ -147,6 +147,13 @@ class TemplateGraph:
         self.hashes: dict[str, str] = {}
         self.closures: dict[str, frozenset[str]] = {}
         self.fingerprints: dict[frozenset[str], str] = {}
+        self.prefixed: dict[str, frozenset[str]] = {}
+
+    def named(self, prefix: str) -> frozenset[str]:
+        """The templates whose names start with `prefix` (asked for every page)."""
+        if prefix not in self.prefixed:
+            self.prefixed[prefix] = frozenset(name for name in self.names if name.startswith(prefix))
+        return self.prefixed[prefix]
 
     def file_hash(self, name: str) -> str:
         if name not in self.hashes:
