@@ -10,6 +10,7 @@ from builder.core.model import ExecutedPost, Page
 
 MIN_PAGES_PER_WORKER = 40     # below this, starting processes costs more than it saves
 CHUNK = 25
+PIPE_BYTES = 1 << 20          # a chunk of pages (25 of ~30 KB); Linux's most for any process by default
 
 RenderOne = Callable[[ExecutedPost], Page]
 
@@ -39,6 +40,8 @@ class RenderPool:
                                         chunks, self.workers)
         except OSError:                # cannot fork now: results() renders them here
             self.forked = None
+            return
+        widen_pipes(self.forked.readers)
 
     def results(self) -> Iterator[tuple[ExecutedPost, Page | BuildError]]:
         """Each post with its page, or the error that stopped it, in submission order."""
@@ -64,6 +67,20 @@ class RenderPool:
         if self.forked is not None:
             self.forked.close()
             self.forked = None
+
+
+def widen_pipes(readers: list) -> None:
+    """Let each worker send a whole chunk and go on to the next while this process renders the
+    listings: through the default 64 KiB pipe a worker waited for it after every chunk."""
+    try:
+        from fcntl import F_SETPIPE_SZ, fcntl
+    except ImportError:                # not Linux: the workers wait as before
+        return
+    for reader in readers:
+        try:
+            fcntl(reader.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:                # a lower limit set on this system
+            pass
 
 
 def render_safely(render: RenderOne, executed: ExecutedPost) -> Page | BuildError:
