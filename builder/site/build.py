@@ -32,7 +32,8 @@ from builder.render.notebook import export_notebook, notebook_path
 from builder.render.page import RenderContext, markup, offers_notebook, render_post, shows_site_lists
 from builder.render.templates import make_environment
 from builder.site.incremental import (IncrementalState, RenderPlan, SourceEntry, build_fingerprint, file_stat,
-                                      load_state, render_key, render_plan, save_state, state_file)
+                                      load_listing, load_state, render_key, render_plan, save_listing, save_state,
+                                      state_file)
 from builder.site.options import BuildOptions, BuildResult
 from builder.site.plan import Plan, PostRun, plan_posts, runs_code
 from builder.site.progress import Reporter
@@ -40,7 +41,7 @@ from builder.site.render_pool import RenderPool, render_safely
 from builder.site.runs import Runs, cluster_address
 from builder.site.sources import Sources, read_posts, read_sources
 from builder.site.search import indexed, render_search_page
-from builder.site.writer import Writer
+from builder.site.writer import Listing, Writer
 from builder.source.links import missing_images
 
 __all__ = ["BuildOptions", "BuildResult", "build_site", "read_posts"]
@@ -80,12 +81,14 @@ class Cache:
     path: Path
     previous: IncrementalState
     state: IncrementalState
+    listing: Listing | None           # the output folder as the previous sweep left it
 
     @classmethod
     def open(cls, options: BuildOptions) -> Cache:
         path = state_file(options.source, options.output)
         previous = load_state(path, build_fingerprint(options.source))
-        return cls(path, previous, IncrementalState(previous.fingerprint))
+        listing = load_listing(path.with_suffix(".listing"), previous.fingerprint)
+        return cls(path, previous, IncrementalState(previous.fingerprint), listing)
 
     def commit(self, plan: RenderPlan) -> None:
         """Put the new site in place and store what it was made from, all or nothing."""
@@ -93,6 +96,8 @@ class Cache:
             plan.writer.commit()
             plan.record_outputs()
             save_state(self.path, self.state, self.previous)
+            if plan.writer.settled is not self.listing:       # swept this time
+                save_listing(self.path.with_suffix(".listing"), self.state.fingerprint, plan.writer.settled)
             site_committed()
 
 
@@ -145,7 +150,7 @@ def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, s
                             posts_by_name(sources.posts + sources.pages), site_dir=options.source,
                             posts=tuple(ordered))
     plan = render_plan(cache.previous, cache.state, context.env,
-                       Writer(options.output, cache.previous.site_listing))
+                       Writer(options.output, cache.listing))
     summaries = [summary(post) for post in ordered]
     build = SiteBuild(options, config, reporter, context, plan, ordered, summaries, neighbours(ordered, summaries),
                       BuildResult(), warm)

@@ -51,7 +51,6 @@ class IncrementalState:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)    # outputs made together
     # template -> (hash of its source, the templates it names; None for a computed name)
     template_references: dict[str, tuple[str, tuple[str | None, ...]]] = field(default_factory=dict)
-    site_listing: Listing | None = None                     # the output folder after the last sweep
 
 
 def sha256(data: bytes | str) -> str:
@@ -115,8 +114,7 @@ def well_formed(state: IncrementalState) -> bool:
     tables = (state.sources, state.keys, state.outputs, state.groups, state.template_references)
     return (all(isinstance(table, dict) for table in tables)
             and all(isinstance(entry, SourceEntry) for entry in state.sources.values())
-            and all(isinstance(key, str) for key in state.keys.values())
-            and isinstance(state.site_listing, (Listing, type(None))))
+            and all(isinstance(key, str) for key in state.keys.values()))
 
 
 def save_state(path: Path, state: IncrementalState, previous: IncrementalState) -> None:
@@ -134,6 +132,29 @@ def save_state(path: Path, state: IncrementalState, previous: IncrementalState) 
         # A full disk or a read-only site folder: an old state could describe outputs this
         # build replaced, so drop it and let the next build start from scratch.
         remove_quietly(path)
+
+
+def load_listing(path: Path, fingerprint: str) -> Listing | None:
+    """The output folder as the last sweep left it (builder.site.writer.Listing), or None."""
+    try:
+        with path.open("rb") as handle:
+            made_by, listing = pickle.load(handle)
+    except Exception:   # missing or damaged: the next commit sweeps the folder
+        return None
+    return listing if made_by == fingerprint and isinstance(listing, Listing) else None
+
+
+def save_listing(path: Path, fingerprint: str, listing: Listing | None) -> None:
+    """Kept apart from the state: a sweep after an edit's search index changes it, and the state
+    (megabytes) need not be written again for that."""
+    if listing is not None:
+        try:
+            replace_file(path, pickle.dumps((fingerprint, listing), protocol=pickle.HIGHEST_PROTOCOL),
+                         f"{CACHE_DIR}/{path.name}")
+            return
+        except WriteError:
+            pass
+    remove_quietly(path)      # a listing of an older folder must not be left to describe this one
 
 
 class TemplateGraph:
@@ -244,9 +265,7 @@ class RenderPlan:
         self.written.append(path)
 
     def record_outputs(self) -> None:
-        """The stat of every output this build wrote (after the commit), and the folder's listing,
-        for the next build."""
-        self.state.site_listing = self.writer.settled
+        """The stat of every output this build wrote (after the commit), for the next build."""
         for path in list(self.state.keys):
             if path in self.state.outputs:
                 continue
