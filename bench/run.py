@@ -515,9 +515,9 @@ def run_companion(letter: str, script: str, scenario: str, target: str) -> None:
         "1", target, outcome, last)
 
 
-def write_results(info: list[str], quick: bool, per_post: dict[int, float]) -> Path:
+def write_results(info: list[str], command: str, per_post: dict[int, float]) -> Path:
     lines = ["# builder benchmark results", "",
-             f"`python bench/run.py{' --quick' if quick else ''}`; see bench/README.md for the scenarios.", "",
+             f"`{command}`; see bench/README.md for the scenarios.", "",
              *info, "",
              "| scenario | measured | runs | target | result | notes |",
              "| --- | --- | --- | --- | --- | --- |",
@@ -560,7 +560,7 @@ def main() -> int:
             if letter in args.only:
                 run_companion(letter, script, scenario, target)
     finally:
-        path = write_results(info, args.quick, per_post)
+        path = write_results(info, " ".join(["python bench/run.py", *sys.argv[1:]]), per_post)
         print(f"\nwrote {path.relative_to(REPO)}; scratch folder {work}"
               + (" kept" if args.keep else " removed"))
         if not args.keep:

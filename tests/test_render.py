@@ -21,6 +21,14 @@ def test_html_outputs_are_sanitised_but_keep_tables(tmp_path):
     assert "script" not in rendered and "onclick" not in rendered
 
 
+def test_an_svg_figure_takes_its_alt_text_from_fig_alt_then_fig_cap(tmp_path):
+    svg = Output("svg", text='<svg xmlns="http://www.w3.org/2000/svg"/>')
+    described = CodeCell(1, "plot()", 3, {"fig-alt": "Loss falls <fast>", "fig-cap": "Loss"})
+    assert 'alt="Loss falls &lt;fast&gt;"' in render_output(svg, described, context(tmp_path))
+    captioned = CodeCell(1, "plot()", 3, {"fig-cap": "Loss"})
+    assert 'alt="Loss"' in render_output(svg, captioned, context(tmp_path))
+
+
 def test_huge_html_output_is_replaced_by_a_note(tmp_path):
     html = "<table>" + "<tr><td>1</td></tr>" * (MAX_HTML_OUTPUT // 10) + "</table>"
     rendered = render_output(Output("html", text=html), CodeCell(1, "df", 3), context(tmp_path))

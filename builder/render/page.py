@@ -303,7 +303,8 @@ def render_output(output: Output, cell: CodeCell, context: RenderContext) -> Mar
     elif output.kind in ("image", "svg"):
         caption = cell.options.fig_cap
         variables["caption"] = caption
-        variables["alt"] = (output.text if output.kind == "image" else "") or caption \
+        # an image's text is its alt (fig-alt, or the output's own); an SVG's text is its markup
+        variables["alt"] = (output.text if output.kind == "image" else cell.options.fig_alt) or caption \
             or f"Figure from cell {cell.number}"
         if output.kind == "svg":
             variables["data"] = base64.b64encode(output.text.encode("utf-8")).decode("ascii")
