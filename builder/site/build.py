@@ -41,7 +41,7 @@ from builder.site.render_pool import RenderPool, render_safely
 from builder.site.runs import Runs, cluster_address
 from builder.site.sources import Sources, read_posts, read_sources
 from builder.site.search import indexed, render_search_page
-from builder.site.writer import Listing, Writer
+from builder.site.writer import TEMPORARY_SUFFIX, Listing, Writer
 from builder.source.links import missing_images
 
 __all__ = ["BuildOptions", "BuildResult", "build_site", "read_posts"]
@@ -62,15 +62,16 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
     build = start_build(options, config, reporter, sources, cache, warm)
     if not follow_plan(build, plan):
         return build.finish()
-    with warm_kernels(build, plan.runs):        # kernels warm up while cached pages render
-        if options.shard is not None:
-            return run_shard(build, plan)
-        execute_and_render(build, plan, sources.pages)
-    if build.stopped:
-        return build.finish()
-    copy_assets(options.source, build.plan, config)       # after the runs: they may have made new figures
-    with indexed(build.plan.writer, config, reporter, cache.path.with_suffix(".search")):   # then index the pages
-        cache.commit(build.plan)
+    with build.plan.writer:                     # what it staged goes unless committed
+        with warm_kernels(build, plan.runs):    # kernels warm up while cached pages render
+            if options.shard is not None:
+                return run_shard(build, plan)
+            execute_and_render(build, plan, sources.pages)
+        if build.stopped:
+            return build.finish()
+        copy_assets(options.source, build.plan, config)   # after the runs: they may have made new figures
+        with indexed(build.plan.writer, config, reporter, cache.path.with_suffix(".search")):
+            cache.commit(build.plan)                      # then index the pages
     return build.finish()
 
 
@@ -150,7 +151,8 @@ def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, s
                             posts_by_name(sources.posts + sources.pages), site_dir=options.source,
                             posts=tuple(ordered))
     plan = render_plan(cache.previous, cache.state, context.env,
-                       Writer(options.output, cache.listing))
+                       Writer(options.output, cache.listing,
+                              cache.path.with_suffix(TEMPORARY_SUFFIX)))
     summaries = [summary(post) for post in ordered]
     build = SiteBuild(options, config, reporter, context, plan, ordered, summaries, neighbours(ordered, summaries),
                       BuildResult(), warm)
@@ -207,6 +209,7 @@ def execute_and_render(build: SiteBuild, plan: Plan, pages: list[Post]) -> None:
     try:
         # forked before any thread starts (builder.site.forked)
         pool.submit([executed for executed in plan.cached if not page_unchanged(executed, keys, build.plan)])
+        build.plan.writer.write_ahead()                     # threads from here on
         runs = Runs(build, list(plan.runs))                 # the posts' kernels start here
         try:
             prepare_rendering(build, [run.post for run in plan.runs])

@@ -4,6 +4,9 @@ A build's files are collected in memory; `commit()` writes every changed file ne
 first, and only when all of them are on disk moves each in place with `os.replace`, then removes
 what the build no longer produces. A build that fails or is killed before the moves leaves the
 previous output exactly as it was; each file is always either its old or its new version.
+Given a scratch folder on the output's file system, the files are written into a staging tree
+there instead, on background threads once `write_ahead()` is called (builder.site.write_ahead);
+a writer used as a context manager removes that tree unless it was committed.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.core.errors import BuildError, ContainmentError
+from builder.site.write_ahead import StagingFailed, StagingTree
 
 TEMPORARY_SUFFIX = ".builder-tmp"
 HINTS = {
@@ -61,13 +65,28 @@ def folder_stat(path: str) -> tuple[int, int] | None:
 class Writer:
     """Collects a build's files and puts them in place at the end."""
 
-    def __init__(self, root: Path, settled: Listing | None = None):
-        """`settled` is the listing the previous build's sweep left, if any."""
+    def __init__(self, root: Path, settled: Listing | None = None, scratch: Path | None = None):
+        """`settled` is the listing the previous build's sweep left, if any; `scratch` a folder
+        for the staging tree (unused where it is on another file system than `root`)."""
         self.root = root.resolve()
         self.produced: set[str] = set()
         self.kept: set[str] = set()
         self.staged: dict[str, tuple[Path, bytes]] = {}
         self.settled = settled
+        self.tree = StagingTree(scratch) if scratch and StagingTree.usable(scratch, self.root) else None
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.tree is not None:
+            self.tree.discard()
+
+    def write_ahead(self) -> None:
+        """Write each file staged from now on at once, on background threads; call after forking
+        the render workers (builder.site.forked)."""
+        if self.tree is not None:
+            self.tree.start()
 
     @property
     def changed(self) -> list[str]:
@@ -83,6 +102,8 @@ class Writer:
         self.produced.add(relative)
         if not holds(target, content):
             self.staged[relative] = (target, content)
+            if self.tree is not None:
+                self.tree.add(self.inside(target), content)
 
     def keep(self, relative: str) -> None:
         """Leave the previous build's file in place (a failed post keeps its last good page)."""
@@ -99,8 +120,35 @@ class Writer:
 
         Raises WriteError; until `publish` starts, the previous output is untouched.
         """
-        written = self.prepare()
-        self.publish(written)
+        if self.tree is not None:
+            self.commit_tree(self.tree)
+        else:
+            self.publish(self.prepare())
+        self.staged.clear()
+        self.remove_stale()
+
+    def commit_tree(self, tree: StagingTree) -> None:
+        """Finish the staging tree, then move it into the output."""
+        try:
+            tree.finish({self.inside(target): content for target, content in self.staged.values()})
+        except StagingFailed as failed:
+            tree.discard()
+            raise write_error(failed.error, "writing", f"{self.root.name}/{failed.relative}",
+                              f"The previous {self.root.name}/ is unchanged.") from None
+        except BaseException:   # Ctrl-C: the previous output stays as it was
+            tree.discard()
+            raise
+        try:
+            tree.move_into(self.root)
+        except StagingFailed as failed:
+            raise write_error(failed.error, "replacing", f"{self.root.name}/{failed.relative}".rstrip("/"),
+                              "Files before it are new, the rest as before; the next build "
+                              "finishes the job.") from None
+        finally:
+            tree.discard()
+
+    def inside(self, target: Path) -> str:
+        return target.relative_to(self.root).as_posix()
 
     def prepare(self) -> list[tuple[Path, Path]]:
         """Write every staged file beside its target; on any failure remove them all again."""
@@ -128,8 +176,6 @@ class Writer:
                 raise write_error(error, "replacing", self.shown(target),
                                   "Files before it are new, the rest as before; the next build "
                                   "finishes the job.") from None
-        self.staged.clear()
-        self.remove_stale()
 
     def shown(self, target: Path) -> str:
         return f"{self.root.name}/{target.relative_to(self.root).as_posix()}"
