@@ -16,6 +16,7 @@ import jinja2
 import pytest
 
 from builder.render import templates as templates_module
+from builder.render.template_code import folding_inputs
 from builder.site.build import BuildOptions, build_site
 from builder.site.progress import Reporter
 
@@ -133,21 +134,6 @@ def browser(chromium, tmp_path_factory):
 
 
 # --------------------------------------------------------------------------- compiled templates
-
-def folding_inputs(env: jinja2.Environment) -> str:
-    """What compiled code depends on besides the source: Jinja folds filters and tests over
-    constants while compiling, so `"/x" | relative_url` keeps the baseurl of the environment
-    that compiled it. Each filter and test by its code and the values its closure holds (an
-    object without a stable repr then shares nothing, which is safe), and the policies."""
-    parts = []
-    for kind, table in (("filter", env.filters), ("test", env.tests)):
-        for name, function in sorted(table.items()):
-            code = getattr(function, "__code__", None)
-            where = f"{code.co_filename}:{code.co_firstlineno}" if code else repr(function)
-            cells = [repr(cell.cell_contents) for cell in getattr(function, "__closure__", None) or ()]
-            parts.append((kind, name, where, cells))
-    return repr((parts, sorted(env.policies.items(), key=lambda item: item[0])))
-
 
 class SessionTemplateCode(jinja2.BytecodeCache):
     """Jinja's compiled templates, kept in memory for the whole run.

@@ -15,6 +15,7 @@ from builder.core.config import SiteConfig
 from builder.core.theme import THEME_DIR, template_dirs  # noqa: F401 (THEME_DIR re-exported)
 from builder.core.errors import TemplateError
 from builder.render.liquid import site_link
+from builder.render.template_code import CompiledTemplates
 from builder.source.frontmatter import FAST_SAFE_LOADER
 from builder.core.urls import category_url, tag_url
 
@@ -26,8 +27,9 @@ FIGURE_SRC = re.compile(r'<img\s[^>]*?src="(/(?!/)(?:[^"]*/)?assets/img/[^"]+)"'
 CSS_COLOR = re.compile(r"^(#[0-9a-f]{3,8}|[a-z]+|(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\))$", re.IGNORECASE)
 
 
-def make_environment(site_dir: Path, config: SiteConfig) -> jinja2.Environment:
-    """Autoescaping, strict environment with the theme's filters and UI strings."""
+def make_environment(site_dir: Path, config: SiteConfig, code_folder: Path | None = None) -> jinja2.Environment:
+    """Autoescaping, strict environment with the theme's filters and UI strings; compiled
+    templates are kept in `code_folder` when given."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(site_dir)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -38,6 +40,7 @@ def make_environment(site_dir: Path, config: SiteConfig) -> jinja2.Environment:
         # A plain dict instead of a locked LRU: every render and every `{% include %}` looks a
         # template up (23 times a post), and a theme's templates are few enough to keep all.
         cache_size=-1,
+        bytecode_cache=CompiledTemplates(code_folder) if code_folder is not None else None,
     )
     base, site_url = config.base, config.site_url
     env.filters["relative_url"] = lambda url: site_link(str(url), base)

@@ -1,0 +1,68 @@
+"""Compiled templates kept in the build's cache folder, so that a rebuild does not compile the
+theme again (a tenth of a second of a one-post edit)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import weakref
+from pathlib import Path
+
+import jinja2
+
+
+def folding_inputs(env: jinja2.Environment) -> str:
+    """What compiled code depends on besides the source: Jinja folds filters and tests over
+    constants while compiling, so `"/x" | relative_url` keeps the baseurl of the environment
+    that compiled it. Each filter and test by its code and the values its closure holds (an
+    object without a stable repr then shares nothing, which is safe), and the policies."""
+    parts = []
+    for kind, table in (("filter", env.filters), ("test", env.tests)):
+        for name, function in sorted(table.items()):
+            code = getattr(function, "__code__", None)
+            where = f"{code.co_filename}:{code.co_firstlineno}" if code else repr(function)
+            cells = [repr(cell.cell_contents) for cell in getattr(function, "__closure__", None) or ()]
+            parts.append((kind, name, where, cells))
+    return repr((parts, sorted(env.policies.items(), key=lambda item: item[0])))
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's code for each template in `folder`, under a name that holds the environment's
+    folding inputs and the template's name. Jinja compiles again when the file's source
+    checksum or Python's bytecode version differs, or the file is damaged."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.prefixes: weakref.WeakKeyDictionary[jinja2.Environment, str] = weakref.WeakKeyDictionary()
+
+    def path(self, bucket: jinja2.bccache.Bucket) -> Path:
+        # Taken at the environment's first template, once `make_environment` has set its filters.
+        env = bucket.environment
+        if env not in self.prefixes:
+            self.prefixes[env] = hashlib.sha256(folding_inputs(env).encode()).hexdigest()[:20]
+        return self.folder / f"{self.prefixes[env]}-{bucket.key}"
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            code = self.path(bucket).read_bytes()
+        except OSError:
+            return
+        try:
+            bucket.bytecode_from_string(code)
+        except Exception:           # a damaged file (Jinja checks only its header): compile again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Written whole or not at all (render workers may compile the same template at once);
+        a cache that cannot be written only costs the next build a compile."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=self.folder, prefix=".code-")
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(bucket.bytecode_to_string())
+            os.replace(temporary, self.path(bucket))
+        except OSError:
+            try:
+                os.unlink(temporary)
+            except (OSError, UnboundLocalError):
+                pass
