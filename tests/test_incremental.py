@@ -227,3 +227,26 @@ def test_a_no_op_build_skips_the_sweep_but_files_added_by_hand_are_still_removed
     assert sweeps == [1]
     assert not any(stray.exists() for stray in strays)
     assert not (output / "new").exists() and not (output / "empty").exists()
+
+
+def test_an_edit_skips_the_sweep_and_a_stray_beside_its_page_is_still_removed(tmp_path, monkeypatch):
+    from builder.site.writer import Writer
+    site = tmp_path / "site"
+    make_site(site, 3, random.Random(0))
+    run_build(site, execute=False)          # search on: the index step changes folders after the sweep
+    sweeps = []
+    sweep = Writer.sweep
+    monkeypatch.setattr(Writer, "sweep", lambda self, wanted: sweeps.append(1) or sweep(self, wanted))
+    before = tree_bytes(site / "_site")
+    post = site / "posts/2021-03-02-post-1.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+    run_build(site, execute=False)
+    after = tree_bytes(site / "_site")
+    [page] = [path for path in after if path.endswith(".html") and "post-1" in path and after[path] != before.get(path)]
+    assert any(path.startswith("pagefind/") and path not in before for path in after)   # re-indexed
+    assert sweeps == []                     # only folders this build wrote into changed
+    stray = site / "_site" / page
+    write(stray.with_name("stray.txt"), "not from the build")
+    run_build(site, execute=False)
+    assert sweeps == [1] and not stray.with_name("stray.txt").exists()
+    assert tree_bytes(site / "_site") == after

@@ -72,6 +72,7 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
         copy_assets(options.source, build.plan, config)   # after the runs: they may have made new figures
         with indexed(build.plan.writer, config, reporter, cache.path.with_suffix(".search")):
             cache.commit(build.plan)                      # then index the pages
+        cache.save_listing(build.plan.writer)             # as the sweep and the index left the site
     return build.finish()
 
 
@@ -97,9 +98,13 @@ class Cache:
             plan.writer.commit()
             plan.record_outputs()
             save_state(self.path, self.state, self.previous)
-            if plan.writer.settled is not self.listing:       # swept this time
-                save_listing(self.path.with_suffix(".listing"), self.state.fingerprint, plan.writer.settled)
             site_committed()
+
+    def save_listing(self, writer: Writer) -> None:
+        """The output folder as this build left it, when it changed (a missing or older listing
+        only costs the next build a sweep)."""
+        if writer.settled is not self.listing:
+            save_listing(self.path.with_suffix(".listing"), self.state.fingerprint, writer.settled)
 
 
 @dataclass
@@ -147,7 +152,7 @@ def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, s
                 cache: Cache, warm: WarmPool | None) -> SiteBuild:
     """The shared state of a build; unreadable sources are reported as failures already."""
     ordered = sort_posts(sources.posts)
-    context = RenderContext(make_environment(options.source, config), config,
+    context = RenderContext(make_environment(options.source, config, cache.path.with_suffix(".templates")), config,
                             posts_by_name(sources.posts + sources.pages), site_dir=options.source,
                             posts=tuple(ordered))
     plan = render_plan(cache.previous, cache.state, context.env,

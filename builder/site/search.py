@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from builder.render.templates import render_template
 from builder.site.progress import Reporter
 from builder.site.search_bundle import BUNDLE, STAGING, SearchIndexError, build_shards, pagefind_executable
 from builder.site.search_shards import IndexRecord, page_facts, read_record, shard_keys, store_record
-from builder.site.writer import Writer, WriteError, holds, replace_file
+from builder.site.writer import Listing, Writer, WriteError, holds, replace_file
 
 MANIFEST = "shards.json"
 
@@ -63,9 +64,25 @@ def indexed(writer: Writer, config: SiteConfig, reporter: Reporter, record_file:
         redone = update_index(writer.root, pages, str(config.lang), record_file)
     except (SearchIndexError, WriteError) as error:
         reporter.note(f"search index not updated: {error}")
-        return
+        redone = None
+    if redone != []:
+        settle_bundles(writer, bundle_files)
     if redone and reporter.verbose:
         reporter.note(f"search: re-indexed shard(s) {', '.join(redone)}")
+
+
+def settle_bundles(writer: Writer, before: set[str]) -> None:
+    """Tell the writer's listing what the index step changed in the site (the bundles, their
+    folders, the site's folder where the staging folder came and went), so that the next build
+    need not sweep the whole site to find out."""
+    if writer.settled is None:
+        return
+    after = previous_bundle_files(writer.root)
+    folders = {"", BUNDLE} | {posixpath.dirname(path) for path in after}
+    kept = {folder: stat for folder, stat in writer.settled.folders.items()
+            if folder != BUNDLE and not folder.startswith(BUNDLE + "/")}
+    writer.settled = Listing(writer.settled.files, kept).changed_by_us(
+        writer.root, folders, (writer.settled.files - before) | after)
 
 
 def previous_bundle_files(root: Path) -> set[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +47,19 @@ class Listing:
     files: frozenset[str]
     folders: dict[str, tuple[int, int]]     # folder relative to the root ("" for it) -> (mtime_ns, inode)
 
-    def intact(self, root: Path) -> bool:
-        """Whether no file or folder was added, removed or renamed since: each of those changes
-        the mtime of the folder holding it, so a stat of every folder tells, without listing them.
-        (A file added within the clock tick of the sweep's own stat, a few ms, could go unseen
-        until the next change there: the same trust in timestamps as the outputs' stat checks.)"""
-        return all(folder_stat(os.path.join(root, folder)) == stat for folder, stat in self.folders.items())
+    def intact(self, root: Path, besides: set[str] = frozenset()) -> bool:
+        """Whether no file or folder was added, removed or renamed since (in the folders but
+        `besides`): each of those changes the mtime of the folder holding it, so a stat of every
+        folder tells, without listing them. (A file added within the clock tick of the sweep's own
+        stat, a few ms, could go unseen until the next change there: the same trust in timestamps
+        as the outputs' stat checks.)"""
+        return all(folder_stat(os.path.join(root, folder)) == stat
+                   for folder, stat in self.folders.items() if folder not in besides)
+
+    def changed_by_us(self, root: Path, folders: set[str], files: frozenset[str] | None = None) -> Listing:
+        """This listing after this build changed `folders` (and, given `files`, the set of files)."""
+        restat = {folder: folder_stat(os.path.join(root, folder)) for folder in folders}
+        return Listing(self.files if files is None else files, {**self.folders, **restat})
 
 
 def folder_stat(path: str) -> tuple[int, int] | None:
@@ -124,8 +132,9 @@ class Writer:
             self.commit_tree(self.tree)
         else:
             self.publish(self.prepare())
+        touched = {posixpath.dirname(self.inside(target)) for target, _ in self.staged.values()}
         self.staged.clear()
-        self.remove_stale()
+        self.remove_stale(touched)
 
     def commit_tree(self, tree: StagingTree) -> None:
         """Finish the staging tree, then move it into the output."""
@@ -180,14 +189,18 @@ class Writer:
     def shown(self, target: Path) -> str:
         return f"{self.root.name}/{target.relative_to(self.root).as_posix()}"
 
-    def remove_stale(self) -> None:
+    def remove_stale(self, touched: set[str]) -> None:
         """Delete files this build did not produce, then folders left empty (deepest first).
 
         Skipped when this build wants exactly the files the previous sweep left and no folder
-        changed since (a no-op build): there is nothing stale to find.
+        changed since but the existing ones this build wrote files into (`touched`): there is
+        nothing stale to find, and those folders are stat-ed again.
         """
-        wanted = self.produced | self.kept
-        if self.settled is not None and self.settled.files == wanted and self.settled.intact(self.root):
+        wanted, settled = self.produced | self.kept, self.settled
+        if settled is not None and settled.files == wanted and touched <= settled.folders.keys() \
+                and settled.intact(self.root, besides=touched):
+            if touched:
+                self.settled = settled.changed_by_us(self.root, touched)
             return
         self.settled = Listing(frozenset(wanted), self.sweep(wanted))
 
