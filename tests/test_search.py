@@ -91,8 +91,8 @@ def test_only_posts_with_a_searchable_body_are_indexed(site):
 
 
 def test_shard_count_grows_by_doubling_as_pages_are_added():
-    assert [search_shards.shard_count(pages) for pages in (0, 1, 64, 65, 128, 129, 1000, 10**6)] == \
-        [1, 1, 1, 2, 2, 4, 16, 64]
+    assert [search_shards.shard_count(pages) for pages in (0, 1, 128, 129, 256, 257, 1000, 10**6)] == \
+        [1, 1, 1, 2, 2, 4, 8, 64]
 
 
 def test_masthead_box_sends_the_query_to_the_search_page(site):

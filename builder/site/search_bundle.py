@@ -8,6 +8,7 @@ Pagefind process runs per core; each is killed and reaped if the build stops.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -112,15 +113,19 @@ def failure(job: ShardJob) -> str:
 
 
 def pagefind_executable() -> Path:
-    """The binary of the `pagefind[extended]` wheel, or PAGEFIND_BINARY_PATH."""
-    try:
-        from pagefind.service import get_executable
-    except ImportError:
-        get_executable = lambda: None   # noqa: E731
-    executable = get_executable()
-    if executable is None:
+    """PAGEFIND_BINARY_PATH, or the binary of the `pagefind[extended]` wheel (or the plain one),
+    found as `pagefind.service` finds it, without importing that module's asyncio."""
+    if os.environ.get("PAGEFIND_BINARY_PATH"):
+        return Path(os.environ["PAGEFIND_BINARY_PATH"])
+    for wheel in ("pagefind_bin_extended", "pagefind_bin"):
+        try:
+            return Path(importlib.import_module(wheel).get_executable())
+        except ImportError:
+            continue
+    on_path = shutil.which("pagefind_extended") or shutil.which("pagefind")
+    if on_path is None:
         raise SearchIndexError("Pagefind is not installed: run `pip install -r requirements.txt`")
-    return executable
+    return Path(on_path)
 
 
 def start_pagefind(executable: Path, job: ShardJob) -> subprocess.Popen:

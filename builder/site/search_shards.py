@@ -19,7 +19,7 @@ from pathlib import Path
 from builder.site.writer import replace_file
 
 MARKER = b"data-pagefind-body"    # pages without it (listings, `search: false`) are not indexed
-PAGES_PER_SHARD = 64             # Pagefind takes ~4 ms of CPU a page: a shard is a few hundred ms
+PAGES_PER_SHARD = 128            # Pagefind takes ~4 ms of CPU a page: a shard is a few hundred ms
 MAX_SHARDS = 64                  # each shard adds an index chunk to every query's fetches
 FORMAT = 1                       # of the record below; another value makes every shard stale
 
