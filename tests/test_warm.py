@@ -12,6 +12,7 @@ from builder.core.errors import ExecutionError
 from builder.execute.executor import ExecutionOptions, Progress, execute_post
 from builder.execute.kernel_probe import kernel_env
 from builder.source.reader import read_post
+from builder.execute import warm
 from builder.execute.warm import WarmPool, guess_codes, start_warm_pool, warm_modules
 from conftest import gone, write
 
@@ -127,6 +128,39 @@ def test_warm_modules_are_the_heavy_imports_of_the_code():
     assert warm_modules("%matplotlib inline\nimport numpyish\nprint('import torch')") == []
 
 
+def test_code_that_makes_an_optimizer_gets_the_modules_torch_imports_for_it():
+    assert warm_modules("import torch\nopt = torch.optim.SGD(model.parameters(), lr=0.1)") == \
+        ["torch", "torch._dynamo"]
+    assert warm_modules("import torch.optim as optim\noptimizer = optim.Adam(params)") == \
+        ["torch", "torch._dynamo"]
+    assert warm_modules("import torch\nfrom torch.optim import SGD\n") == ["torch", "torch._dynamo"]
+    assert warm_modules("import torch\nprint(torch.ones(2))  # no optim.SGD( here\n") == \
+        ["torch", "torch._dynamo"]          # a guess: a wrong one costs only time
+    assert warm_modules("import torch\nx = torch.ones(2)\n") == ["torch"]
+    assert warm_modules("import numpy\nopt = optim.SGD(params)\n") == ["numpy"]
+
+
+def test_a_module_that_sets_an_environment_variable_on_import_is_still_served_warm(tmp_path, monkeypatch):
+    """torch._dynamo sets TORCHINDUCTOR_CACHE_DIR when imported: the zygote refused every kernel
+    after it, since their environment no longer matched its own."""
+    write(tmp_path / "lib" / "setsenv.py", 'import os\nos.environ.setdefault("TORCH_SET_BY_IMPORT", "yes")\n')
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "lib"))
+    monkeypatch.setattr(warm, "WARMABLE", (*warm.WARMABLE, "setsenv"))
+    site = tmp_path / "site"
+    write(site / "_config.yml", "title: env\n")
+    write(site / "posts/2020-01-01-env.md", f"""
+        ```python
+        import os
+        import setsenv
+        print(os.environ.get("TORCH_SET_BY_IMPORT"))
+        {IN_ZYGOTE}
+        ```
+        """)
+    with start_warm_pool([code(site, "2020-01-01-env.md")]) as pool:
+        run = execute_post(post(site, "2020-01-01-env.md"), site, ExecutionOptions(), warm=pool)
+    assert stream(run, 1) == "yes\nzygote: True\n"
+
+
 def test_guessed_codes_give_the_same_modules_as_the_posts(site, tmp_path):
     guessed = [warm_modules(code) for code in guess_codes(site)]
     assert guessed == [warm_modules(code(site, name)) for name in sorted(POSTS)]
@@ -212,3 +246,29 @@ def test_closing_the_pool_stops_its_zygotes():
     pool.close()
     assert zygote.poll() is not None and not pool.folder.exists()
     assert pool.kernel_manager("import os", "python3", None) is None
+
+
+@pytest.mark.slow
+def test_an_optimizer_post_reports_the_same_packages_warm_and_cold(tmp_path):
+    """The zygote imports torch._dynamo for it; a cold kernel imports it at the first optimizer."""
+    site = tmp_path / "site"
+    write(site / "_config.yml", "title: optimizer\n")
+    write(site / "posts/2020-01-01-sgd.md", f"""
+        ```python
+        import os
+        import torch
+        model = torch.nn.Linear(2, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        print("torch._dynamo" in __import__("sys").modules)
+        {IN_ZYGOTE}
+        ```
+        """)
+    sgd = post(site, "2020-01-01-sgd.md")
+    with start_warm_pool([code(site, "2020-01-01-sgd.md")]) as pool:
+        warm_run = execute_post(sgd, site, ExecutionOptions(), warm=pool)
+    with WarmPool(dict(kernel_env(), PYTHONHASHSEED="1")) as refusing:
+        cold_run = execute_post(sgd, site, ExecutionOptions(), warm=refusing)
+    assert stream(warm_run, 1) == "True\nzygote: True\n"
+    assert stream(cold_run, 1) == "True\nzygote: False\n"
+    assert {"torch", "sympy"} <= set(warm_run.packages)
+    assert (warm_run.packages, warm_run.reads) == (cold_run.packages, cold_run.reads)

@@ -34,8 +34,17 @@ IMPORT_LINE = re.compile(r"^\s*(?:import\s+(?P<names>[\w., \t]+?)\s*(?:#.*)?$|"
                          re.MULTILINE)
 
 
+# What a heavy module imports only on a common first use, at a cost each kernel would pay again:
+# torch imports its compiler stack (torch._dynamo, with sympy) when a post makes its first
+# optimizer, 1.4 s. A zygote imports it too for the code that looks like it will (a post's
+# kernel would have imported the same modules itself, so its package report is the same).
+LAZY_IMPORTS = (("torch", "torch._dynamo", re.compile(
+    r"\boptim\.[A-Z]\w*\s*\(|\btorch\.compile\s*\(|^\s*from\s+torch\.optim\s+import\s+\(?\s*[A-Z]", re.MULTILINE)),)
+
+
 def warm_modules(code: str) -> list[str]:
-    """The heavy modules the code imports that a zygote may import for it, sorted."""
+    """The heavy modules the code imports that a zygote may import for it (and those LAZY_IMPORTS
+    says it will import on first use), sorted."""
     found = set()
     for match in IMPORT_LINE.finditer(code):
         if match["names"] is not None:
@@ -45,6 +54,7 @@ def warm_modules(code: str) -> list[str]:
             names = [match["package"]] + [f"{match['package']}.{part.split()[0]}"
                                           for part in imported.split(",") if part.strip()]
         found.update(warmable_prefixes(names))
+    found.update(lazy for needs, lazy, use in LAZY_IMPORTS if needs in found and use.search(code))
     return sorted(found)
 
 
@@ -64,7 +74,7 @@ FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*python[^\n]*\n(.*?)^ {0,3}\1[ \t]*$"
 def guess_codes(site_dir: Path, only: Callable[[Path], bool] = lambda path: True) -> list[str]:
     """The python code of each post, read roughly (fences, notebook code cells), for starting
     the zygotes before the posts are read properly. A wrong guess costs only time: a kernel
-    forks only from a zygote whose modules are exactly those its post imports."""
+    forks only from a zygote whose modules are exactly those warm_modules gives for its post."""
     codes = []
     for path in sorted((Path(site_dir) / "posts").glob("*")):
         if not only(path):

@@ -96,8 +96,12 @@ def serve(path: str, modules: list[str]) -> None:
     listener.bind(path)
     listener.listen(64)           # launchers wait in the backlog while the imports run
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))      # nothing forked yet
+    started_with = dict(os.environ)
     problem, imported = prepare(modules)
-    Zygote(listener, problem, imported).run()
+    # What the imports set (torch._dynamo: TORCHINDUCTOR_CACHE_DIR), as a kernel that imported
+    # them itself would have it; kernels are served by the environment the zygote started with.
+    added = {name: value for name, value in os.environ.items() if name not in started_with}
+    Zygote(listener, problem, imported, started_with, added).run()
 
 
 def prepare(modules: list[str]) -> tuple[str | None, frozenset[str]]:
@@ -154,11 +158,13 @@ def thread_count() -> int:
 class Zygote:
     """The zygote's loop: accept launchers, fork kernels, report their exit, kill orphans."""
 
-    def __init__(self, listener: socket.socket, problem: str | None, imported: frozenset[str]):
+    def __init__(self, listener: socket.socket, problem: str | None, imported: frozenset[str],
+                 started_with: dict[str, str], added: dict[str, str]):
         self.listener = listener
         self.problem = problem
         self.imported = imported
-        self.env = {k: v for k, v in os.environ.items() if k.startswith(ENV_AT_START)}
+        self.env = {k: v for k, v in started_with.items() if k.startswith(ENV_AT_START)}
+        self.added_env = added
         self.kernels: dict[int, socket.socket] = {}     # pid -> its launcher's connection
         self.selector = selectors.DefaultSelector()
         self.wakeup_r, self.wakeup_w = os.pipe()
@@ -262,6 +268,8 @@ class Zygote:
         try:
             self.leave_zygote(conn)
             adopt_launcher(request, fds)
+            for name, value in self.added_env.items():
+                os.environ.setdefault(name, value)
             code = run_kernel(request["argv"], self.imported)
         except SystemExit as error:
             code = error.code if isinstance(error.code, int) else (0 if error.code is None else 1)
