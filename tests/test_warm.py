@@ -272,3 +272,31 @@ def test_an_optimizer_post_reports_the_same_packages_warm_and_cold(tmp_path):
     assert stream(cold_run, 1) == "True\nzygote: False\n"
     assert {"torch", "sympy"} <= set(warm_run.packages)
     assert (warm_run.packages, warm_run.reads) == (cold_run.packages, cold_run.reads)
+
+
+def test_zygotes_for_sets_that_extend_others_are_forks_of_theirs():
+    # smallest first, as the pool gives them; a tie goes to the first tree
+    assert warm.trees([("numpy",), ("torch",), ("numpy", "torch"), ("torch", "torch._dynamo")]) == [
+        [(-1, ("numpy",)), (0, ("numpy", "torch"))], [(-1, ("torch",)), (0, ("torch", "torch._dynamo"))]]
+    assert warm.trees([(), ("numpy",), ("numpy", "pandas"), ("numpy", "scipy")]) == [
+        [(-1, ()), (0, ("numpy",)), (1, ("numpy", "pandas")), (1, ("numpy", "scipy"))]]
+
+
+def test_a_forked_zygote_serves_its_kernels_and_stops_with_the_pool(tmp_path):
+    site = tmp_path / "site"
+    write(site / "_config.yml", "title: nested\n")
+    shown = 'print("zygote:", os.getppid(), "zygote" in open(f"/proc/{os.getppid()}/cmdline").read())'
+    write(site / "posts/2020-01-01-numpy.md", f"```python\nimport os\nimport numpy\n{shown}\n```\n")
+    write(site / "posts/2020-01-02-both.md", f"```python\nimport os\nimport numpy\nimport matplotlib\n{shown}\n```\n")
+    names = ["2020-01-01-numpy.md", "2020-01-02-both.md"]
+    with start_warm_pool([code(site, name) for name in names]) as pool:
+        [root] = pool.zygote_pids()                    # one process started for both sets
+        runs = [execute_post(post(site, name), site, ExecutionOptions(), warm=pool) for name in names]
+    parents = []
+    for run in runs:
+        _, parent, forked = stream(run, 1).split()
+        assert forked == "True"
+        parents.append(int(parent))
+    assert parents[0] == root and parents[1] != root
+    assert gone(root) and gone(parents[1])
+    assert "matplotlib" in runs[1].packages and "matplotlib" not in runs[0].packages

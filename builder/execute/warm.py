@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from builder.execute import zygote as zygote_program
-from builder.execute.zygote import LAUNCHER
+from builder.execute.zygote import LAUNCHER, links_argv
 
 # Modules safe to import before fork (they start no threads on import) and slow to import.
 WARMABLE = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "pandas", "scipy", "torchvision")
@@ -123,12 +123,8 @@ class WarmPool:
         with self.lock:
             if self.closed or self.problem:
                 return None
-            if modules not in self.zygotes:
-                try:
-                    self.zygotes[modules] = self.spawn(modules, f"builder-warm-{len(self.zygotes)}")
-                except OSError as error:      # kernels then start the usual way
-                    self.problem = f"a zygote could not be started ({error})"
-                    return None
+            if modules not in self.zygotes and not self.spawn_tree([(-1, modules)]):
+                return None
             name, zygote = self.zygotes[modules]
             self.wait_listening(name, zygote)
             if zygote.poll() is not None:
@@ -145,7 +141,36 @@ class WarmPool:
         while not socket_path.exists() and zygote.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
 
-    def spawn(self, modules: tuple[str, ...], name: str) -> tuple[str, subprocess.Popen]:
+    def start_all(self, sets: Iterable[tuple[str, ...]]) -> None:
+        """Start the zygotes for these sets of modules at once: a set that extends another is
+        served by a fork of that one's zygote, which imported the common part once."""
+        with self.lock:
+            if not self.closed and not self.problem:
+                for tree in trees(sorted(set(sets) - set(self.zygotes), key=lambda mods: (len(mods), mods))):
+                    if not self.spawn_tree(tree):
+                        return
+
+    def spawn_tree(self, tree: list[tuple[int, tuple[str, ...]]]) -> bool:
+        """One zygote process for a tree of (parent index, module set), with the lock held;
+        False, noting why, when it cannot be started."""
+        links, names = [], []
+        for parent, modules in tree:
+            names.append(f"builder-warm-{len(self.zygotes) + len(names)}")
+            links.append((parent, str(self.kernel_spec(names[-1])), list(modules)))
+        try:
+            with open(self.folder / f"{names[0]}.log", "wb") as log:
+                zygote = subprocess.Popen(
+                    [sys.executable, zygote_program.__file__, "zygote", *links_argv(links)], env=self.env,
+                    stdin=subprocess.PIPE, stdout=log, stderr=log, cwd=self.folder, start_new_session=True)
+        except OSError as error:      # kernels then start the usual way
+            self.problem = f"a zygote could not be started ({error})"
+            return False
+        for (_, modules), name in zip(tree, names):
+            self.zygotes[modules] = (name, zygote)
+        return True
+
+    def kernel_spec(self, name: str) -> Path:
+        """The kernel spec whose launcher asks the zygote at the returned socket for a kernel."""
         socket_path = self.folder / f"{name}.sock"
         spec = self.folder / "kernels" / name
         spec.mkdir(parents=True)
@@ -154,12 +179,7 @@ class WarmPool:
         (spec / "kernel.json").write_text(json.dumps(
             {"argv": argv, "display_name": "Python 3 (warm)", "language": "python",
              "interrupt_mode": "signal"}), encoding="utf-8")
-        with open(self.folder / f"{name}.log", "wb") as log:
-            program = [sys.executable, zygote_program.__file__, "zygote", str(socket_path)]
-            zygote = subprocess.Popen([*program, *modules], env=self.env, stdin=subprocess.PIPE,
-                                      stdout=log, stderr=log, cwd=self.folder,
-                                      start_new_session=True)
-        return name, zygote
+        return socket_path
 
     def kernel_manager(self, code: str, kernel: str, config):
         """A manager whose kernel forks from the zygote for the code's imports, or None."""
@@ -193,9 +213,9 @@ class WarmPool:
                 log(f"warm kernels off ({self.problem}); starting each kernel the usual way")
 
     def zygote_pids(self) -> list[int]:
-        """The pids of the zygotes still running."""
+        """The pids of the zygote processes still running (a chain's forks not counted)."""
         with self.lock:
-            return [zygote.pid for _, zygote in self.zygotes.values() if zygote.poll() is None]
+            return sorted({zygote.pid for _, zygote in self.zygotes.values() if zygote.poll() is None})
 
     def lost_a_zygote(self) -> bool:
         """Whether a zygote has exited, so that this pool would start every kernel cold from now
@@ -207,7 +227,8 @@ class WarmPool:
         """Stop the zygotes (and any kernel still running) and remove their folder."""
         with self.lock:
             self.closed = True
-            zygotes = [zygote for _, zygote in self.zygotes.values() if zygote.returncode is None]
+            zygotes = list({id(zygote): zygote for _, zygote in self.zygotes.values()
+                            if zygote.returncode is None}.values())
         for zygote in zygotes:
             zygote.terminate()          # it kills the kernels it forked, then exits at once
             zygote.stdin.close()        # (EOF on stdin does the same if this process dies)
@@ -252,7 +273,23 @@ def start_warm_pool(codes: Iterable[str], env: dict[str, str] | None = None,
         from builder.execute.kernel_probe import kernel_env
         env = kernel_env()
     pool = WarmPool(env, log)
-    for modules in sorted({tuple(warm_modules(code)) for code in codes}):
-        pool.start(modules)
+    sets = sorted({tuple(warm_modules(code)) for code in codes})
+    pool.start_all(sets)
+    for modules in sets:
+        pool.start(modules)           # waits (bounded) until each listens
     return pool
 
+
+def trees(sets: list[tuple[str, ...]]) -> list[list[tuple[int, tuple[str, ...]]]]:
+    """The sets (smallest first) as trees of (parent index in the tree, set): a set's parent is
+    the largest set before it that it extends; a set that extends none starts a tree."""
+    found: list[list[tuple[int, tuple[str, ...]]]] = []
+    for modules in sets:
+        parents = [(len(tree[index][1]), -number, index) for number, tree in enumerate(found)
+                   for index in range(len(tree)) if set(tree[index][1]) < set(modules)]
+        if parents:
+            _, number, index = max(parents)
+            found[-number].append((index, modules))
+        else:
+            found.append([(-1, modules)])
+    return found

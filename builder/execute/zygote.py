@@ -89,19 +89,49 @@ sys.exit(code)
 
 # --------------------------------------------------------------------------- the zygote
 
-def serve(path: str, modules: list[str]) -> None:
-    """Import the kernel machinery and `modules`, then fork a kernel for each launcher."""
+def serve(links: list[tuple[int, str, list[str]]]) -> None:
+    """Import the kernel machinery and the first link's modules, then fork a kernel for each
+    launcher at the first link's socket.
+
+    `links` are (parent, socket, modules), parent an index of an earlier link whose modules this
+    link's include, or -1 for the first: once a link's modules are imported, a fork of its zygote
+    serves each link that extends it, importing only what it adds. A module common to several
+    sets (torch, for `torch` and for `torch, torch._dynamo`) is so imported once.
+    """
     del sys.path[0]               # this file's folder, as ipykernel_launcher drops its own
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path)
-    listener.listen(64)           # launchers wait in the backlog while the imports run
+    listeners = []
+    for _, path, _ in links:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind(path)
+        listener.listen(64)       # launchers wait in the backlog while the imports run
+        listeners.append(listener)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))      # nothing forked yet
-    started_with = dict(os.environ)
-    problem, imported = prepare(modules)
+    grow(links, 0, listeners, dict(os.environ), frozenset())
+
+
+def grow(links: list[tuple[int, str, list[str]]], link: int, listeners: list[socket.socket],
+         started_with: dict[str, str], imported: frozenset[str]) -> None:
+    """Be the zygote of `links[link]`, forking one for each link that extends it; never returns."""
+    problem, added_modules = prepare(links[link][2])
+    imported |= added_modules
     # What the imports set (torch._dynamo: TORCHINDUCTOR_CACHE_DIR), as a kernel that imported
     # them itself would have it; kernels are served by the environment the zygote started with.
     added = {name: value for name, value in os.environ.items() if name not in started_with}
-    Zygote(listener, problem, imported, started_with, added).run()
+    forked = []
+    for child, (parent, _, _) in enumerate(links):
+        if parent == link and problem is None:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    grow(links, child, listeners, started_with, imported)
+                finally:
+                    os._exit(1)   # never back into the parent's loop
+            forked.append(pid)
+    for index, other in enumerate(listeners):
+        if index != link:         # served by a fork (or, where forking is unsafe, by nobody:
+            other.close()         # kernels then start cold)
+    Zygote(listeners[link], problem, imported, started_with, added, forked).run()
+    os._exit(0)
 
 
 def prepare(modules: list[str]) -> tuple[str | None, frozenset[str]]:
@@ -159,13 +189,14 @@ class Zygote:
     """The zygote's loop: accept launchers, fork kernels, report their exit, kill orphans."""
 
     def __init__(self, listener: socket.socket, problem: str | None, imported: frozenset[str],
-                 started_with: dict[str, str], added: dict[str, str]):
+                 started_with: dict[str, str], added: dict[str, str], zygotes: list[int]):
         self.listener = listener
         self.problem = problem
         self.imported = imported
         self.env = {k: v for k, v in started_with.items() if k.startswith(ENV_AT_START)}
         self.added_env = added
-        self.kernels: dict[int, socket.socket] = {}     # pid -> its launcher's connection
+        self.zygotes = zygotes              # forks serving the next links of the chain
+        self.kernels: dict[int, socket.socket | None] = dict.fromkeys(zygotes)   # pid -> launcher
         self.selector = selectors.DefaultSelector()
         self.wakeup_r, self.wakeup_w = os.pipe()
         os.set_blocking(self.wakeup_w, False)
@@ -258,7 +289,10 @@ class Zygote:
     def stop(self) -> None:
         for pid in list(self.kernels):
             try:
-                os.killpg(pid, signal.SIGKILL)
+                if pid in self.zygotes:
+                    os.kill(pid, signal.SIGTERM)        # it stops its own kernels
+                else:
+                    os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
 
@@ -341,5 +375,25 @@ def reseed() -> None:
         numpy_random.seed()
 
 
+def links_argv(links: list[tuple[int, str, list[str]]]) -> list[str]:
+    """The command-line arguments that give `links` to this program: `PARENT SOCKET MODULE...`
+    for each, separated by `+`."""
+    parts: list[str] = []
+    for parent, path, modules in links:
+        parts += [*(["+"] if parts else []), str(parent), path, *modules]
+    return parts
+
+
+def links_of(argv: list[str]) -> list[tuple[int, str, list[str]]]:
+    links, current = [], []
+    for part in [*argv, "+"]:
+        if part != "+":
+            current.append(part)
+            continue
+        links.append((int(current[0]), current[1], current[2:]))
+        current = []
+    return links
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["zygote"]:
-    serve(sys.argv[2], sys.argv[3:])
+    serve(links_of(sys.argv[2:]))
