@@ -105,3 +105,20 @@ def test_console_main_exits_the_usual_way_when_the_atexit_patch_is_off(tmp_path)
     assert (done.returncode, done.stdout) == (0, "exit handler ran\n")
     assert done.stderr == notice("atexit-run-handlers", "3.11", "0.0.1")
     assert not (tmp_path / "_site").exists()
+
+
+def test_kernel_clients_retry_a_refused_connection_within_milliseconds():
+    """A client connects before its kernel has bound its ports: with ZMQ's default 100 ms
+    between tries, every post waited about that long for its kernel."""
+    import zmq
+    from jupyter_client import AsyncKernelManager
+    from builder.core.patches import RECONNECT_MS, quicken_kernel_manager
+    km = AsyncKernelManager()
+    quicken_kernel_manager(km)
+    kc = km.client()
+    socket = kc.context.socket(zmq.DEALER)      # as its channels make theirs
+    try:
+        assert socket.getsockopt(zmq.RECONNECT_IVL) == RECONNECT_MS == 5
+    finally:
+        socket.close()
+        kc.context.term()

@@ -85,17 +85,26 @@ def sre_modules():
 
 # --------------------------------------------------------------------------- jupyter_client
 
+# nbclient connects the client's sockets as soon as the kernel process starts, before the kernel
+# has bound its ports; ZMQ tries a refused connection again only after RECONNECT_IVL, 100 ms by
+# default, which every post then waited. Retry sooner, backing off to the default.
+RECONNECT_MS, RECONNECT_MAX_MS = 5, 100
+
+
 def quicken_kernel_manager(km) -> None:
     """Make `km`'s clients ready sooner and its killed kernel reaped sooner, where the patches apply."""
-    if enabled("jupyter-ready"):
-        make_client = km.client
+    make_client, ready_patch = km.client, enabled("jupyter-ready")
 
-        def client(**kwargs):
-            kc = make_client(**kwargs)
+    def client(**kwargs):
+        import zmq
+        kc = make_client(**kwargs)
+        kc.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)      # defaults for its sockets
+        kc.context.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_MAX_MS)
+        if ready_patch:
             kc.wait_for_ready = lambda timeout=None: wait_for_ready(kc, timeout)
-            return kc
+        return kc
 
-        km.client = client
+    km.client = client
     if enabled("jupyter-reap-poll"):
         poll_until_dead = km._async_wait
         # After its SIGKILL, jupyter_client checks every 0.1 s whether the kernel is gone; it is
