@@ -242,6 +242,18 @@ def test_an_unreachable_cluster_is_exit_2_before_anything_runs(numpy_site, capsy
     assert "`127.0.0.1:6379` is not a Ray cluster address" in capsys.readouterr().err
 
 
+def test_a_cluster_named_in_the_config_starts_no_kernels_here(numpy_site, capsys, monkeypatch):
+    from builder.commands import cli
+    started = []
+    monkeypatch.setattr(cli, "early_warm_pool", lambda *args: started.append(args))
+    port = free_port()
+    config = numpy_site / "_config.yml"
+    config.write_text(config.read_text(encoding="utf-8") + f"cluster: ray://127.0.0.1:{port}\n", encoding="utf-8")
+    assert build(numpy_site) == 2
+    assert f"cannot reach the Ray cluster at ray://127.0.0.1:{port}" in capsys.readouterr().err
+    assert started == []                # its posts would run there: no zygote imports torch here
+
+
 def test_a_cluster_on_other_versions_is_exit_2_before_any_post_runs(cluster, numpy_site, capsys,
                                                                           monkeypatch):
     import platform

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -113,7 +114,7 @@ def locked_build(args: argparse.Namespace) -> int:
     force, shard = force_option(args.force), shard_option(args)
     # a shard's posts are known only once planned: its kernels warm up then; a cluster's
     # workers keep their own
-    runs_here = not (args.frozen or args.no_execute or shard or args.cluster)
+    runs_here = not (args.frozen or args.no_execute or shard or args.cluster or configured_cluster(args.source))
     warm = early_warm_pool(args.source, force) if runs_here else None
     from builder.site.build import BuildOptions, build_site     # imported while the kernels warm up
     options = BuildOptions(source=args.source, dest=args.dest, jobs=args.jobs, frozen=args.frozen,
@@ -125,6 +126,16 @@ def locked_build(args: argparse.Namespace) -> int:
     finally:
         if warm is not None:
             warm.close()
+
+
+def configured_cluster(source: Path) -> bool:
+    """Whether `_config.yml` names a cluster for the posts, read roughly (as early_warm_pool reads
+    the posts, before the configuration is checked): a wrong answer costs only time."""
+    try:
+        text = (source / "_config.yml").read_text(encoding="utf-8")
+    except (OSError, UnicodeError):
+        return False
+    return re.search(r"^cluster:[ \t]*[^\s#]", text, re.MULTILINE) is not None
 
 
 def early_warm_pool(source: Path, force: bool | tuple[str, ...]):
