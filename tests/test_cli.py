@@ -48,6 +48,14 @@ def test_check_lists_every_problem_without_executing(tmp_path, capsys):
     assert "posts/2020-01-03-bad-type.md:2: front matter `tags` must be a list such as [pytorch, regression], not 5" in err
 
 
+def test_check_keeps_no_build_cache_for_its_throwaway_site(tmp_path):
+    write(tmp_path / "posts/2020-01-01-a.md", "---\ntitle: A\n---\nText.\n")
+    for _ in range(2):
+        assert main(["check", "--source", str(tmp_path)]) == 0
+    left = {path.name for path in (tmp_path / ".build-cache").iterdir()}
+    assert left <= {"templates"}        # compiled templates, shared by every output folder
+
+
 def test_bad_math_is_a_source_error_at_its_line(tmp_path, capsys):
     write(tmp_path / "posts/2020-01-01-math.md", "---\ntitle: M\n---\nFine $x$.\n\nBroken $\\frac{$ here.\n")
     assert main(["build", "--source", str(tmp_path)]) == 1

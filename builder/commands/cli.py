@@ -193,6 +193,7 @@ def run_check(args: argparse.Namespace) -> int:
     from builder.site.build import BuildOptions, build_site
     from builder.core.config import load_config
     from builder.source.links import broken_links
+    from builder.site.incremental import forget_state
     from builder.site.progress import Reporter
     check_source(args.source)
     with tempfile.TemporaryDirectory(prefix="builder-check-") as scratch:
@@ -203,6 +204,8 @@ def run_check(args: argparse.Namespace) -> int:
         except BuildError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+        finally:
+            forget_state(args.source, options.dest)     # its site goes too: keep no cache for it
         links = broken_links(Path(scratch) / "site", load_config(args.source).base, result.failed_pages)
         problems = result.failures + links
     for problem in problems:

@@ -152,7 +152,7 @@ def start_build(options: BuildOptions, config: SiteConfig, reporter: Reporter, s
                 cache: Cache, warm: WarmPool | None) -> SiteBuild:
     """The shared state of a build; unreadable sources are reported as failures already."""
     ordered = sort_posts(sources.posts)
-    context = RenderContext(make_environment(options.source, config, cache.path.with_suffix(".templates")), config,
+    context = RenderContext(make_environment(options.source, config, cache.path.parent / "templates"), config,
                             posts_by_name(sources.posts + sources.pages), site_dir=options.source,
                             posts=tuple(ordered))
     plan = render_plan(cache.previous, cache.state, context.env,

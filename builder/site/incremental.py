@@ -12,6 +12,7 @@ import gc
 import hashlib
 import os
 import pickle
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,16 @@ def file_stat(path: Path | str) -> tuple[int, int] | None:
 
 def state_file(site_dir: Path, output: Path) -> Path:
     return site_dir / CACHE_DIR / f"state-{sha256(str(output.resolve()))[:16]}.pickle"
+
+
+def forget_state(site_dir: Path, output: Path) -> None:
+    """Remove what builds into `output` keep in the cache (for a throwaway output, as `check`'s)."""
+    state = state_file(site_dir, output)
+    for path in state.parent.glob(state.stem + ".*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def build_fingerprint(site_dir: Path) -> str:
