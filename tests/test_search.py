@@ -38,7 +38,7 @@ def make_site(root: Path) -> Path:
 
 @pytest.fixture
 def one_page_shards(monkeypatch):
-    """Shards of one page each (a real site has about 64), so that a small site has several:
+    """Shards of one page each (a real site has about 128), so that a small site has several:
     the Chinese post's shard is 00 and the English post's 01."""
     monkeypatch.setattr(search_shards, "PAGES_PER_SHARD", 1)
 
