@@ -102,3 +102,27 @@ def test_a_scratch_folder_on_another_file_system_is_not_used(tmp_path):
     writer.write("index.html", b"home")
     writer.commit()
     assert tree_bytes(tmp_path / "_site") == {"index.html": b"home"}
+
+
+def test_a_hung_write_is_a_write_error_within_the_bound_not_a_hang(tmp_path, monkeypatch):
+    from builder.site import write_ahead
+    monkeypatch.setattr(write_ahead, "TIMEOUT_SECONDS", 0.2)
+    release, finished, real_write = threading.Event(), threading.Event(), write_ahead.StagingTree.write
+
+    def hung(self, relative, content):
+        if relative.endswith("post-3/index.html"):
+            release.wait(10)                 # a disk that does not answer
+            finished.set()
+        real_write(self, relative, content)
+
+    monkeypatch.setattr(write_ahead.StagingTree, "write", hung)
+    try:
+        with Writer(tmp_path / "_site", scratch=tmp_path / "scratch") as writer:
+            writer.write_ahead()
+            stage(writer, PAGES)
+            with pytest.raises(WriteError, match="the disk took over 0.2 s while writing _site/notes/2019/post-3"):
+                writer.commit()
+        assert not finished.is_set()         # neither the commit nor the clean-up waited for it
+    finally:
+        release.set()
+    assert not (tmp_path / "_site").exists()

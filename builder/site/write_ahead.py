@@ -68,6 +68,9 @@ class StagingTree:
         if self.threads is None:
             return
         _, late = wait(self.pending.values(), timeout=TIMEOUT_SECONDS)
+        if late:                  # a hung write: give up on it rather than wait on it again
+            self.threads.shutdown(wait=False, cancel_futures=True)
+            self.threads = None
         self.close()
         for relative, future in self.pending.items():
             error = OSError(f"the disk took over {TIMEOUT_SECONDS} s") if future in late else future.exception()
