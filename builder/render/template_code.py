@@ -55,6 +55,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         """Written whole or not at all (render workers may compile the same template at once);
         a cache that cannot be written only costs the next build a compile."""
+        temporary = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             descriptor, temporary = tempfile.mkstemp(dir=self.folder, prefix=".code-")
@@ -62,7 +63,5 @@ class CompiledTemplates(jinja2.BytecodeCache):
                 file.write(bucket.bytecode_to_string())
             os.replace(temporary, self.path(bucket))
         except OSError:
-            try:
-                os.unlink(temporary)
-            except (OSError, UnboundLocalError):
-                pass
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
