@@ -215,7 +215,7 @@ class WarmPool:
                 log(f"warm kernels off ({self.problem}); starting each kernel the usual way")
 
     def zygote_pids(self) -> list[int]:
-        """The pids of the zygote processes still running (a chain's forks not counted)."""
+        """The pids of the zygote processes still running (not the zygotes they forked for larger sets)."""
         with self.lock:
             return sorted({zygote.pid for _, zygote in self.zygotes.values() if zygote.poll() is None})
 

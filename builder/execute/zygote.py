@@ -195,7 +195,7 @@ class Zygote:
         self.imported = imported
         self.env = {k: v for k, v in started_with.items() if k.startswith(ENV_AT_START)}
         self.added_env = added
-        self.zygotes = zygotes              # forks serving the next links of the chain
+        self.zygotes = zygotes              # its forks, serving the sets that extend its own
         self.kernels: dict[int, socket.socket | None] = dict.fromkeys(zygotes)   # pid -> launcher
         self.selector = selectors.DefaultSelector()
         self.wakeup_r, self.wakeup_w = os.pipe()
