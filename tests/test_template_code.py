@@ -2,6 +2,8 @@
 stale when the template, the baseurl folded into them, or the file itself changed."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import jinja2
@@ -73,3 +75,16 @@ def test_a_damaged_or_unwritable_cache_only_costs_a_compile(templates, tmp_path,
     CountingEnvironment.compiled = 0
     assert render(templates, cache) == '<a href="/blog/about/">Hi</a>'
     assert CountingEnvironment.compiled == 1
+
+
+def test_the_themes_code_is_found_again_by_the_next_build_process(tmp_path):
+    """The key of the theme's code is the same in another process: Jinja's async variants of
+    filters hold functions, whose repr is an address that differs from one process to the next."""
+    (tmp_path / "_config.yml").write_text("title: T\nbaseurl: /blog\n", encoding="utf-8")
+    script = ("import sys; from pathlib import Path; from builder.core.config import load_config; "
+              "from builder.render.templates import make_environment; "
+              "from builder.render.template_code import folding_inputs; "
+              "site = Path(sys.argv[1]); print(folding_inputs(make_environment(site, load_config(site))))")
+    keys = [subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                           check=True, timeout=60).stdout for _ in range(2)]
+    assert keys[0] == keys[1] and "/blog" in keys[0] and " at 0x" not in keys[0]

@@ -14,16 +14,28 @@ import jinja2
 def folding_inputs(env: jinja2.Environment) -> str:
     """What compiled code depends on besides the source: Jinja folds filters and tests over
     constants while compiling, so `"/x" | relative_url` keeps the baseurl of the environment
-    that compiled it. Each filter and test by its code and the values its closure holds (an
-    object without a stable repr then shares nothing, which is safe), and the policies."""
+    that compiled it. Each filter and test by its code and the values its closure holds, and the
+    policies. An object without a stable repr then shares nothing, which is safe."""
     parts = []
     for kind, table in (("filter", env.filters), ("test", env.tests)):
         for name, function in sorted(table.items()):
-            code = getattr(function, "__code__", None)
-            where = f"{code.co_filename}:{code.co_firstlineno}" if code else repr(function)
-            cells = [repr(cell.cell_contents) for cell in getattr(function, "__closure__", None) or ()]
-            parts.append((kind, name, where, cells))
+            parts.append((kind, name, code_identity(function)))
     return repr((parts, sorted(env.policies.items(), key=lambda item: item[0])))
+
+
+def code_identity(value: object, depth: int = 3) -> object:
+    """A function by where its code is and what its closure holds, recursively: Jinja's async
+    variants of filters hold functions, whose repr is an address that differs every build."""
+    code = getattr(value, "__code__", None)
+    if code is None or depth == 0:
+        return repr(value)
+    held = []
+    for cell in getattr(value, "__closure__", None) or ():
+        try:
+            held.append(code_identity(cell.cell_contents, depth - 1))
+        except ValueError:          # a cell not filled yet
+            held.append(None)
+    return f"{code.co_filename}:{code.co_firstlineno}:{code.co_name}", held
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
