@@ -67,13 +67,17 @@ def shards(site: Path) -> list[str]:
     return json.loads((site / "pagefind/shards.json").read_text(encoding="utf-8"))["shards"]
 
 
-def indexed_urls(site: Path, shard: str = "*") -> set[str]:
-    """The URLs of the pages in the shards' Pagefind bundles (their fragments are gzip'd JSON)."""
-    urls = set()
+def indexed_pages(site: Path, shard: str = "*") -> list[dict]:
+    """What the shards' Pagefind bundles hold of each page (their fragments are gzip'd JSON)."""
+    pages = []
     for fragment in site.glob(f"pagefind/{shard}/fragment/*.pf_fragment"):
         data = gzip.decompress(fragment.read_bytes())
-        urls.add(json.loads(data[data.index(b"{"):])["url"])
-    return urls
+        pages.append(json.loads(data[data.index(b"{"):]))
+    return pages
+
+
+def indexed_urls(site: Path, shard: str = "*") -> set[str]:
+    return {page["url"] for page in indexed_pages(site, shard)}
 
 
 def test_only_posts_with_a_searchable_body_are_indexed(site):
@@ -182,6 +186,17 @@ def test_a_page_whose_path_reads_as_a_glob_is_indexed_as_itself(tmp_path):
           "---\n\nQuaternions everywhere.\n")
     assert run_build(source, execute=False).result.exit_code == 0
     assert indexed_urls(source / "_site") == {"/" + CHINESE, "/" + ENGLISH, "/odd/(a),[b]{c}*?<d>:$e!#.html"}
+
+
+def test_a_formula_is_indexed_by_its_symbols_not_its_tex_source(tmp_path):
+    source = make_site(tmp_path)
+    write(source / "posts/2024-01-02-english.md", "---\ntitle: Backpropagation\nlang: en\n---\n\n"
+          "The step is $\\theta \\leftarrow \\theta - \\eta g$ for every weight.\n")
+    assert run_build(source, execute=False).result.exit_code == 0
+    [content] = [page["content"] for page in indexed_pages(source / "_site") if page["url"] == "/" + ENGLISH]
+    squashed = content.replace(" ", "").replace("\u200b", "")     # the Chinese index's word breaks
+    assert "stepisθ←θ−ηgforeveryweight" in squashed
+    assert "\\theta" not in content and "leftarrow" not in content
 
 
 def test_a_missing_pagefind_leaves_the_site_built_and_says_why(tmp_path, monkeypatch):

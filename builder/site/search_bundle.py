@@ -25,6 +25,8 @@ STAGING = ".pagefind-staging"
 TIMEOUT_SECONDS = 600
 POLL_SECONDS = 0.01
 GLOB_SPECIAL = re.compile(r"([*?\[\]{}<>,():$])")   # Pagefind's (wax) glob syntax; `\` is no page's
+# A formula's TeX source (MathML's <annotation>) would show in excerpts beside the formula itself.
+NOT_INDEXED = ["annotation"]
 # Pagefind's ready-made search interfaces: the search page uses its API and none of these.
 UNUSED = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css",
           "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-highlight.js")
@@ -70,7 +72,8 @@ def shard_job(root: Path, folder: Path, name: str, paths: list[str], language: s
     job = ShardJob(name, folder)
     folder.mkdir(parents=True)
     config = {"site": str(root), "glob": "{" + ",".join(GLOB_SPECIAL.sub(r"\\\1", path) for path in paths) + "}",
-              "output_path": str(job.output), "force_language": language.lower()}
+              "output_path": str(job.output), "force_language": language.lower(),
+              "exclude_selectors": NOT_INDEXED}
     (folder / "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
     return job
 
