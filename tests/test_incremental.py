@@ -250,3 +250,30 @@ def test_an_edit_skips_the_sweep_and_a_stray_beside_its_page_is_still_removed(tm
     run_build(site, execute=False)
     assert sweeps == [1] and not stray.with_name("stray.txt").exists()
     assert tree_bytes(site / "_site") == after
+
+
+def test_the_loaded_state_is_hidden_from_the_collector_until_the_build_ends(tmp_path, monkeypatch):
+    """Full garbage-collector passes would walk every object of the previous state again; serve
+    builds again in the same process, so nothing stays frozen after a build, even a failed one."""
+    import gc
+    from builder.site import build
+    site = tmp_path / "site"
+    make_site(site, 3, random.Random(1))
+    assert run_build(site, execute=False).result.exit_code == 0
+    frozen_while_writing = []
+    real_listings = build.write_listings
+
+    def listings(*args):
+        frozen_while_writing.append(gc.get_freeze_count())
+        return real_listings(*args)
+
+    monkeypatch.setattr(build, "write_listings", listings)
+    before = gc.get_freeze_count()
+    edit_title(site, random.Random(2), sorted((site / "posts").glob("*.md")))
+    assert run_build(site, execute=False).result.exit_code == 0
+    assert frozen_while_writing[0] > before + 1000 and gc.get_freeze_count() == before
+    monkeypatch.setattr(build, "write_listings", lambda *args: 1 / 0)
+    edit_title(site, random.Random(3), sorted((site / "posts").glob("*.md")))
+    with pytest.raises(ZeroDivisionError):
+        run_build(site, execute=False)
+    assert gc.get_freeze_count() == before
