@@ -180,6 +180,38 @@ def test_a_failing_shard_leaves_every_previous_bundle_in_place(tmp_path, one_pag
                                      for path in (source / "_site").glob("pagefind/01/fragment/*"))
 
 
+def test_pagefind_runs_while_the_build_stores_its_state(tmp_path, one_page_shards, started, monkeypatch):
+    from builder.site import build
+    source = make_site(tmp_path)
+    running_at_save = []
+    real_save = build.save_state
+    monkeypatch.setattr(build, "save_state", lambda *args: running_at_save.append(list(started)) or real_save(*args))
+    assert run_build(source, execute=False).result.exit_code == 0
+    assert running_at_save[0][:1] == ["00"] and shards(source / "_site") == ["00", "01"]
+
+
+def test_a_commit_that_fails_after_pagefind_started_kills_it_and_keeps_the_old_index(
+        tmp_path, one_page_shards, monkeypatch):
+    from builder.site import build
+    source = make_site(tmp_path)
+    assert run_build(source, execute=False).result.exit_code == 0
+    before = {path: data for path, data in tree_bytes(source / "_site").items() if path.startswith("pagefind/")}
+    processes = []
+    real_start = search_bundle.start_pagefind
+    monkeypatch.setattr(search_bundle, "start_pagefind",
+                        lambda executable, job: processes.append(real_start(executable, job)) or processes[-1])
+
+    def state_lost(*args):
+        raise RuntimeError("the disk went away")
+    monkeypatch.setattr(build, "save_state", state_lost)
+    write(source / "posts/2024-01-02-english.md", "---\ntitle: Backpropagation\nlang: en\n---\n\nAutograd.\n")
+    with pytest.raises(RuntimeError, match="disk went away"):
+        run_build(source, execute=False)
+    assert processes and all(process.returncode is not None for process in processes)   # killed and reaped
+    assert not (source / "_site" / search_bundle.STAGING).exists()
+    assert {path: data for path, data in tree_bytes(source / "_site").items() if path.startswith("pagefind/")} == before
+
+
 def test_a_page_whose_path_reads_as_a_glob_is_indexed_as_itself(tmp_path):
     source = make_site(tmp_path)      # Pagefind picks a shard's pages with a glob naming each one
     write(source / "posts/2024-01-04-odd.md", '---\ntitle: Odd\npermalink: "/odd/(a),[b]{c}*?<d>:$e!#.html"\n'

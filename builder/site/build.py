@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import jinja2
 
@@ -72,8 +72,8 @@ def build_site(options: BuildOptions, reporter: Reporter | None = None,
             if build.stopped:
                 return build.finish()
             copy_assets(options.source, build.plan, config)   # after the runs: they may have made new figures
-            with indexed(build.plan.writer, config, reporter, cache.path.with_suffix(".search")):
-                cache.commit(build.plan)                      # then index the pages
+            with indexed(build.plan.writer, config, reporter, cache.path.with_suffix(".search")) as start_index:
+                cache.commit(build.plan, pages_in_place=start_index)   # Pagefind runs while the state is stored
             cache.save_listing(build.plan.writer)             # as the sweep and the index left the site
         return build.finish()
 
@@ -107,10 +107,12 @@ class Cache:
         listing = load_listing(path.with_suffix(".listing"), previous.fingerprint)
         return cls(path, previous, IncrementalState(previous.fingerprint), listing)
 
-    def commit(self, plan: RenderPlan) -> None:
-        """Put the new site in place and store what it was made from, all or nothing."""
+    def commit(self, plan: RenderPlan, pages_in_place: Callable[[], None] = lambda: None) -> None:
+        """Put the new site in place and store what it was made from, all or nothing;
+        `pages_in_place` is called as soon as the new pages are."""
         with deferred():                           # a Ctrl-C now waits: the site is all new or all old
             plan.writer.commit()
+            pages_in_place()
             plan.record_outputs()
             save_state(self.path, self.state, self.previous)
             site_committed()

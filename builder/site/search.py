@@ -16,7 +16,8 @@ import json
 import os
 import posixpath
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.core.config import SiteConfig
@@ -24,7 +25,7 @@ from builder.core.model import Page
 from builder.render.page import RenderContext, listing_page
 from builder.render.templates import render_template
 from builder.site.progress import Reporter
-from builder.site.search_bundle import BUNDLE, STAGING, SearchIndexError, build_shards, pagefind_executable
+from builder.site.search_bundle import BUNDLE, STAGING, SearchIndexError, ShardBuild, pagefind_executable
 from builder.site.search_shards import IndexRecord, page_facts, read_record, shard_keys, store_record
 from builder.site.writer import Listing, Writer, WriteError, holds, replace_file
 
@@ -46,29 +47,47 @@ def render_search_page(context: RenderContext) -> list[Page]:
 
 
 @contextlib.contextmanager
-def indexed(writer: Writer, config: SiteConfig, reporter: Reporter, record_file: Path) -> Iterator[None]:
-    """Around the writer's commit: keep the previous bundles, then redo the shards whose pages changed.
-
-    `record_file` remembers what each shard's bundle was made from (in the build's cache folder).
-    """
+def indexed(writer: Writer, config: SiteConfig, reporter: Reporter,
+            record_file: Path) -> Iterator[Callable[[], None]]:
+    """Around the writer's commit: keep the previous bundles, and give the commit a function to
+    call once the pages are in place, which starts Pagefind on the shards whose pages changed;
+    the bundles go in when the commit is done. `record_file` remembers what each shard's
+    bundle was made from (in the build's cache folder)."""
     if not search_enabled(config):
-        yield
+        yield lambda: None
         return
     bundle_files = previous_bundle_files(writer.root)
     writer.kept |= bundle_files      # just listed, so there: keep() would stat each one again
-    yield
-    writer.kept -= bundle_files      # kept only from deletion: the page count leaves the index out
-    pages = [path for path in writer.produced | writer.kept
-             if path.endswith(".html") and not path.startswith((BUNDLE + "/", STAGING + "/"))]
+    started: list[PendingIndex | None] = []
+
+    def start() -> None:
+        pages = [path for path in writer.produced | writer.kept
+                 if path.endswith(".html") and not path.startswith((BUNDLE + "/", STAGING + "/"))]
+        started.append(attempt(reporter, lambda: start_index(writer.root, pages, str(config.lang), record_file)))
+
     try:
-        redone = update_index(writer.root, pages, str(config.lang), record_file)
-    except (SearchIndexError, WriteError) as error:
-        reporter.note(f"search index not updated: {error}")
-        redone = None
+        yield start
+    except BaseException:
+        for pending in filter(None, started):
+            pending.abandon()
+        raise
+    writer.kept -= bundle_files      # kept only from deletion: the page count leaves the index out
+    if not started:
+        start()
+    redone = attempt(reporter, started[0].finish) if started[0] is not None else None
     if redone != []:
         settle_bundles(writer, bundle_files)
     if redone and reporter.verbose:
         reporter.note(f"search: re-indexed shard(s) {', '.join(redone)}")
+
+
+def attempt(reporter: Reporter, step: Callable):
+    """`step()`, or None when Pagefind or a write failed: the site stays built, the index as it was."""
+    try:
+        return step()
+    except (SearchIndexError, WriteError) as error:
+        reporter.note(f"search index not updated: {error}")
+        return None
 
 
 def settle_bundles(writer: Writer, before: set[str]) -> None:
@@ -101,25 +120,46 @@ def is_shard_name(name: str) -> bool:
     return len(name) == 2 and name.isdigit()
 
 
-def update_index(root: Path, pages: list[str], language: str, record_file: Path) -> list[str]:
-    """Re-index the shards whose pages changed, list the shards, forget emptied ones; return
-    the shards re-indexed."""
+@dataclass
+class PendingIndex:
+    """Pagefind running on the stale shards (if any); `finish()` lists the shards and stores
+    the record, returning the shards re-indexed ([] when nothing changed)."""
+
+    root: Path
+    record_file: Path
+    record: IndexRecord | None = None            # None: no page changed
+    build: ShardBuild | None = None
+    stale: list[str] = field(default_factory=list)
+
+    def finish(self) -> list[str]:
+        if self.record is None:
+            return []
+        if self.build is not None:
+            self.build.finish()
+        write_manifest(self.root, sorted(self.record.shards))
+        remove_other_shards(self.root / BUNDLE, set(self.record.shards))
+        store_record(self.record_file, self.record)
+        return self.stale
+
+    def abandon(self) -> None:
+        if self.build is not None:
+            self.build.abandon()
+
+
+def start_index(root: Path, pages: list[str], language: str, record_file: Path) -> PendingIndex:
+    """Start re-indexing the shards whose pages changed."""
     previous = read_record(record_file)
     facts = page_facts(root, pages, previous.pages)
     if facts == previous.pages and previous.settings.startswith(language.lower() + " ") \
             and bundles_present(root, list(previous.shards)):
-        return []   # no page changed: not even Pagefind's version is looked up (a change redoes all)
+        return PendingIndex(root, record_file)  # no page changed: not even Pagefind's version is looked up
     settings = index_settings(language)
     shards = shard_keys(facts, settings)
     stale = {name: paths for name, (paths, key) in shards.items()
              if previous.shards.get(name) != key or not bundles_present(root, [name])}
-    if stale:
-        build_shards(root, stale, language)
-    made = {name: key for name, (_, key) in shards.items()}
-    write_manifest(root, sorted(made))
-    remove_other_shards(root / BUNDLE, set(made))
-    store_record(record_file, IndexRecord(settings, facts, made))
-    return sorted(stale)
+    build = ShardBuild(root, stale, language) if stale else None
+    record = IndexRecord(settings, facts, {name: key for name, (_, key) in shards.items()})
+    return PendingIndex(root, record_file, record, build, sorted(stale))
 
 
 def bundles_present(root: Path, shards: list[str]) -> bool:

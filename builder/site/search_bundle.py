@@ -52,19 +52,55 @@ class ShardJob:
         return self.folder / "pagefind.log"
 
 
-def build_shards(root: Path, shards: dict[str, list[str]], language: str) -> None:
-    """Index each shard's pages (paths relative to `root`) and put the bundles in place."""
-    staging = root / STAGING
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        jobs = [shard_job(root, staging / name, name, paths, language) for name, paths in sorted(shards.items())]
-        run_jobs(jobs, workers=os.cpu_count() or 1)
-        with deferred():                  # Ctrl-C waits: the bundles go in together
-            swap_in(root / BUNDLE, jobs, staging / "retired")
-    except OSError as error:
-        raise SearchIndexError(f"{error.strerror or error} ({BUNDLE}/ kept as it was)") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+class ShardBuild:
+    """Pagefind started on the shards' pages, up to one process per core, at once: the caller
+    goes on (storing the build's state) while they run. `finish()` runs the rest and puts the
+    bundles in place; `abandon()` kills and reaps what runs and leaves the previous bundles."""
+
+    def __init__(self, root: Path, shards: dict[str, list[str]], language: str):
+        self.root, self.staging = root, root / STAGING
+        self.running: dict[ShardJob, subprocess.Popen] = {}
+        self.workers = os.cpu_count() or 1
+        self.deadline = time.monotonic() + TIMEOUT_SECONDS
+        shutil.rmtree(self.staging, ignore_errors=True)
+        try:
+            self.jobs = [shard_job(root, self.staging / name, name, paths, language)
+                         for name, paths in sorted(shards.items())]
+            self.pending = list(self.jobs)
+            self.executable = pagefind_executable()
+            self.start_more()
+        except BaseException as error:
+            self.abandon()
+            if isinstance(error, OSError):
+                raise SearchIndexError(f"{error.strerror or error} ({BUNDLE}/ kept as it was)") from None
+            raise
+
+    def start_more(self) -> None:
+        while self.pending and len(self.running) < max(1, self.workers):
+            job = self.pending.pop(0)
+            self.running[job] = start_pagefind(self.executable, job)
+
+    def finish(self) -> None:
+        """Every shard indexed and its bundle in place; raises SearchIndexError on any failure."""
+        try:
+            while self.running:
+                job = next_finished(self.running, self.deadline)
+                if self.running.pop(job).returncode != 0:
+                    raise SearchIndexError(f"Pagefind failed on shard {job.name}: {failure(job)}")
+                self.start_more()
+            with deferred():                  # Ctrl-C waits: the bundles go in together
+                swap_in(self.root / BUNDLE, self.jobs, self.staging / "retired")
+        except OSError as error:
+            raise SearchIndexError(f"{error.strerror or error} ({BUNDLE}/ kept as it was)") from None
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        for process in self.running.values():
+            process.kill()
+            process.wait()
+        self.running.clear()
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def shard_job(root: Path, folder: Path, name: str, paths: list[str], language: str) -> ShardJob:
@@ -76,25 +112,6 @@ def shard_job(root: Path, folder: Path, name: str, paths: list[str], language: s
               "exclude_selectors": NOT_INDEXED}
     (folder / "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
     return job
-
-
-def run_jobs(jobs: list[ShardJob], workers: int) -> None:
-    """Run Pagefind for every job, `workers` at a time; raises SearchIndexError on any failure."""
-    executable = pagefind_executable()
-    pending, running = list(jobs), {}
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    try:
-        while pending or running:
-            while pending and len(running) < max(1, workers):
-                job = pending.pop(0)
-                running[job] = start_pagefind(executable, job)
-            job = next_finished(running, deadline)
-            if running.pop(job).returncode != 0:
-                raise SearchIndexError(f"Pagefind failed on shard {job.name}: {failure(job)}")
-    finally:
-        for process in running.values():
-            process.kill()
-            process.wait()
 
 
 def next_finished(running: dict[ShardJob, subprocess.Popen], deadline: float) -> ShardJob:
