@@ -72,10 +72,12 @@ def test_each_chart_has_a_picture_and_its_spec_as_escaped_json(site):
 
 @pytest.mark.kernel
 def test_the_chart_libraries_load_only_on_pages_with_charts(site):
+    """Named to the chart script, which loads one when a reader comes to a chart."""
     html = (site / "_site" / PAGE).read_text(encoding="utf-8")
-    for library in LIBRARIES.values():
-        assert f'<script src="/blog/{library}" defer></script>' in html
+    for kind, library in LIBRARIES.items():
+        assert f' data-{kind}="/blog/{library}"' in html and f'src="/blog/{library}"' not in html
         assert (site / "_site" / library).is_file()
+    assert html.count('<script src="/blog/assets/js/charts.js" defer data-activate="Interactive chart"') == 1
     plain = (site / "_site" / "2024/03/02/plain.html").read_text(encoding="utf-8")
     assert "<script src" not in plain.replace("/assets/js/copy-code.js", "").replace("/assets/js/search.js", "")
     assert "vendor/" not in plain and "charts.js" not in plain
@@ -135,27 +137,55 @@ DRAWN = """(() => ({
   vega: !!document.querySelector('figure[data-chart=vegalite] .output__chart-interactive canvas, '
                                  + 'figure[data-chart=vegalite] .output__chart-interactive svg'),
   hidden: [...document.querySelectorAll('.output__chart-picture')].map(img => img.hidden),
+  buttons: document.querySelectorAll('.output__chart-activate').length,
 }))()"""
 
 
-def wait_drawn(tab: Tab) -> dict:
+LIBRARIES_FETCHED = ("performance.getEntriesByType('resource').map(entry => entry.name)"
+                     ".filter(name => name.includes('/assets/js/vendor/'))")
+PRESS_BUTTON = """(() => {{ const button = document.querySelectorAll('.output__chart-activate')[{index}];
+  button.focus(); button.click(); return document.activeElement === button; }})()"""
+
+
+def wait_drawn(tab: Tab, kind: str) -> dict:
     deadline = time.monotonic() + 15
     while True:
         drawn = tab.evaluate(DRAWN)
-        if (drawn["plotly"] and drawn["vega"]) or time.monotonic() > deadline:
+        if drawn[kind] or time.monotonic() > deadline:
             return drawn
         time.sleep(0.2)
 
 
 @pytest.mark.kernel
-def test_charts_draw_interactively_in_chromium(site, tab):
+def test_charts_draw_when_the_reader_comes_to_them(site, tab):
+    """The page loads no chart library; each chart's button (reached by keyboard) draws it and
+    moves the focus to the chart. Screenshots: the pictures with their buttons, then the charts."""
     with serve(site / "_site", "/blog") as origin:
         tab.open(f"{origin}/blog/{PAGE}")
-        drawn = wait_drawn(tab)
+        time.sleep(0.5)
+        fetched_before = tab.evaluate(LIBRARIES_FETCHED)
+        tab.screenshot(REPO / "test-artifacts" / "screenshots" / "interactive-charts-pictures.png")
+        buttons = tab.evaluate("[...document.querySelectorAll('.output__chart-activate')].map(b => b.textContent)")
+        focused = [tab.evaluate(PRESS_BUTTON.format(index=0))]
+        drawn = wait_drawn(tab, "plotly")
+        focused.append(tab.evaluate(PRESS_BUTTON.format(index=0)))     # the Vega-Lite one is the first left
+        drawn = wait_drawn(tab, "vega")
+        focus_on = tab.evaluate("document.activeElement.classList.contains('output__chart-interactive')")
         errors = tab.take_errors()
         tab.screenshot(REPO / "test-artifacts" / "screenshots" / "interactive-charts.png")
-    assert drawn == {"plotly": True, "vega": True, "hidden": [True, True]}
-    assert errors == []
+    assert fetched_before == [] and buttons == ["Interactive chart", "Interactive chart"] and focused == [True, True]
+    assert drawn == {"plotly": True, "vega": True, "hidden": [True, True], "buttons": 0}
+    assert focus_on and errors == []
+
+
+@pytest.mark.kernel
+def test_scrolling_to_a_chart_draws_it(site, tab):
+    with serve(site / "_site", "/blog") as origin:
+        tab.open(f"{origin}/blog/{PAGE}", 1280, 400)
+        tab.evaluate("document.querySelector('figure[data-chart=vegalite]').scrollIntoView()")
+        drawn = wait_drawn(tab, "vega")
+        errors = tab.take_errors()
+    assert drawn["vega"] and errors == []
 
 
 @pytest.mark.kernel
