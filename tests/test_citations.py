@@ -58,7 +58,7 @@ def built_page(site: Path, page: str = PAGE) -> str:
 
 def test_author_year_citations_link_to_the_references(tmp_path):
     html = built_page(make_site(tmp_path))
-    assert ('Transformers <a class="citation" href="#ref-vaswani2017" title="Vaswani, A. and Shazeer, N. '
+    assert ('Transformers <a class="citation" href="#ref-vaswani2017" data-preview="Vaswani, A. and Shazeer, N. '
             '(2017) “Attention Is All You Need”, Advances in Neural Information Processing Systems, 30." '
             'aria-describedby="ref-vaswani2017">(Vaswani and Shazeer, 2017, p. 3)</a>') in html
     assert 'aria-describedby="ref-goodfellow2016 ref-vaswani2017">(Goodfellow and Bengio, 2016; ' \

@@ -157,8 +157,9 @@ def in_text(bibliography, cite, items, numbers, previews, style) -> str:
     else:
         label = str(bibliography.cite(cite, lambda item: None))
     described = " ".join(f"ref-{slug(key)}" for key in keys)
-    title = escape(" ".join(previews[key] for key in keys))
-    return (f'<a class="citation" href="#ref-{slug(keys[0])}" title="{title}" '
+    # Shown by the style sheet on hover and on keyboard focus (a title shows on hover only).
+    preview = escape(" ".join(previews[key] for key in keys))
+    return (f'<a class="citation" href="#ref-{slug(keys[0])}" data-preview="{preview}" '
             f'aria-describedby="{described}">{label}</a>')
 
 
