@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from browser_support import Tab, new_tab, serve
-from conftest import run_build, write
+from conftest import REPO, run_build, write
 
 pytestmark = pytest.mark.browser
 
@@ -85,6 +85,7 @@ def test_success_is_announced_to_screen_readers(page):
         return [s.getAttribute('aria-live'), s.textContent,
                 document.querySelectorAll('button.copy-code')[0].textContent]; })()""")
     assert status == ["polite", "Copied", "Copied"]
+    page.screenshot(REPO / "test-artifacts" / "screenshots" / "copy-button.png")
 
 
 def test_extraction_matches_the_clipboard(page):

@@ -15,7 +15,7 @@ import pytest
 
 from browser_support import Browser, Tab, serve
 from builder.site import search, search_bundle, search_shards
-from conftest import run_build, tree_bytes, write
+from conftest import REPO, run_build, tree_bytes, write
 
 CHINESE = "2024/01/01/chinese.html"
 ENGLISH = "2024/01/02/english.html"
@@ -285,5 +285,7 @@ def test_search_page_finds_chinese_and_english_words(site, tab, query, found):
         tab.open(f"{origin}/blog/search/?q={query}")
         shown = tab.evaluate(RESULTS)
         assert tab.take_errors() == []
+        if found:
+            tab.screenshot(REPO / "test-artifacts" / "screenshots" / f"search-{found[0].rsplit('/', 1)[-1][:-5]}.png")
     assert shown["links"] == found
     assert shown["status"] == (f"{len(found)} 条结果" if found else "没有结果")
