@@ -1,11 +1,13 @@
-"""Rendering cell outputs: sanitised HTML, size limits."""
+"""Rendering cell outputs (sanitised HTML, size limits), and the plain text of excerpts."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from builder.core.config import validate_config
 from builder.core.model import CodeCell, Output
-from builder.render.page import MAX_HTML_OUTPUT, RenderContext, render_output
+from builder.render.page import MAX_HTML_OUTPUT, RenderContext, plain_text, render_output
 from builder.render.templates import make_environment
 
 
@@ -64,3 +66,16 @@ def test_reading_minutes_count_latin_words_and_cjk_characters_as_the_regexes_def
         cjk = len(re.findall(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]", text))
         assert reading_minutes_of(text) == max(1, math.ceil(words / 200 + cjk / 400)), text[:20]
     assert reading_minutes_of("word " * 401) == 3 and reading_minutes_of("日" * 401) == 2
+
+
+@pytest.mark.parametrize("paragraph, expected", [
+    (r"The loss is $L = \frac{1}{n}\sum_i (y_i - \hat y_i)^2$, *squared*.",
+     r"The loss is $L = \frac{1}{n}\sum_i (y_i - \hat y_i)^2$, squared."),
+    ("Call `torch.nn.functional.mse_loss` or `a**2` on __both__ > _inputs_.",
+     "Call torch.nn.functional.mse_loss or a**2 on both inputs."),
+    ("A [linked *word*](https://example.org) and ![a picture](x.png) [@key, p. 2].", "A linked word and a picture."),
+])
+def test_an_excerpt_keeps_code_and_math_as_written(paragraph, expected):
+    """The description, feed summary and listing excerpt: emphasis marks go, but the `_` and `*`
+    of code spans and formulas are what they say (they used to read `\\sumi (yi - \\hat yi)`)."""
+    assert plain_text(paragraph) == expected

@@ -31,6 +31,9 @@ from builder.core.urls import output_path
 MAX_HTML_OUTPUT = 200_000      # characters; a whole DataFrame printed as HTML stays off the page
 PUBLISHED_BRANCH = "gh-pages"    # where `make publish` puts the site, notebooks included
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# A code span (its backticks dropped) or inline math (kept whole, as TeX) in an excerpt's text.
+LITERAL_SPAN = re.compile(r"(`+)(.+?)\1|\$(?:\\.|[^$\\\n])+\$")
+EMPHASIS_MARKS = re.compile(r"[*_`>]")
 # A Latin word is a run of these characters. In the ASCII-encoded text (a non-ASCII character
 # encodes as "?") they become "a" and every other byte a space: a word starts at each " a".
 WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_'")
@@ -244,10 +247,16 @@ def excerpt_of(post: Post, limit: int = 200) -> str:
 
 
 def plain_text(markdown_text: str) -> str:
+    """A paragraph's words: links' text, no citations, and no emphasis marks, except inside
+    code spans and inline math, whose `_` and `*` are part of what they say."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown_text)
     text = re.sub(r"\s*\[@[^\[\]\n]+\]", "", text)     # [@key] citations: no words of the prose
-    text = re.sub(r"[*_`>]", "", text)
-    return " ".join(text.split())
+    pieces, end = [], 0
+    for literal in LITERAL_SPAN.finditer(text):
+        pieces += [EMPHASIS_MARKS.sub("", text[end:literal.start()]), literal[2] or literal[0]]
+        end = literal.end()
+    pieces.append(EMPHASIS_MARKS.sub("", text[end:]))
+    return " ".join("".join(pieces).split())
 
 
 def reading_minutes(post: Post) -> int:
