@@ -133,6 +133,14 @@ def browser(chromium, tmp_path_factory):
         shared.close()
 
 
+@pytest.fixture(scope="module")
+def tab(browser):
+    """A tab of the shared Chromium for one test module (a module may define its own)."""
+    from browser_support import new_tab
+    with new_tab(browser) as opened:
+        yield opened
+
+
 # --------------------------------------------------------------------------- compiled templates
 
 class SessionTemplateCode(jinja2.BytecodeCache):

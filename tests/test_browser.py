@@ -26,7 +26,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 
-from browser_support import fragment_targets, new_tab, serve
+from browser_support import fragment_targets, serve
 from builder.site.lock import build_lock
 from conftest import REPO, run_build, write
 from test_reader_features import skipped_levels
@@ -108,12 +108,6 @@ class ServedSite:
 
     def url(self, page: str) -> str:
         return self.root + ("" if page == "index.html" else page)
-
-
-@pytest.fixture(scope="module")
-def tab(browser):
-    with new_tab(browser) as tab:
-        yield tab
 
 
 def build_repo_site(dest: Path) -> Path:

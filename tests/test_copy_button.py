@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import Tab, new_tab, serve
+from browser_support import Tab, serve
 from conftest import REPO, run_build, write
 
 pytestmark = pytest.mark.browser
@@ -29,12 +29,6 @@ def site(tmp_path_factory) -> Path:
     result = run_build(source, execute=False).result
     assert result.exit_code == 0, result.failures
     return source / "_site"
-
-
-@pytest.fixture(scope="module")
-def tab(site, browser):
-    with new_tab(browser) as tab:
-        yield tab
 
 
 @pytest.fixture(scope="module")

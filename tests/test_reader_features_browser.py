@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import new_tab, serve
+from browser_support import serve
 from conftest import REPO, run_build, write
 
 pytestmark = pytest.mark.browser
@@ -42,12 +42,6 @@ def site(tmp_path_factory) -> Path:
     result = run_build(source, execute=False).result
     assert result.exit_code == 0, result.failures
     return source / "_site"
-
-
-@pytest.fixture(scope="module")
-def tab(site, browser):
-    with new_tab(browser) as tab:
-        yield tab
 
 
 def test_a_citation_shows_its_reference_on_keyboard_focus(site, tab):
