@@ -63,7 +63,8 @@ class CellPreprocessor(Preprocessor):
 class ModuleNamedMarkdown(markdown.Markdown):
     """Python-Markdown loading an extension named as a module ("tables" for its own, or
     "pymdownx.highlight", which superfences adds by name) from that module: looking a name up
-    among entry points first reads every installed package's metadata, 35 ms of a build."""
+    among entry points first reads every installed package's metadata (6 ms of a build process
+    here, 35 ms when nothing had read it yet)."""
 
     def build_extension(self, ext_name: str, configs: Mapping[str, Any]) -> Extension:
         modules = [] if ":" in ext_name else [ext_name] if "." in ext_name else [

@@ -3,9 +3,10 @@
 Only `data-pagefind-body` (a post's or page's body, unless its front matter says `search:
 false`) is indexed. The pages are split into shards (builder.site.search_shards), one Pagefind
 bundle each under `pagefind/<shard>/`, listed in `pagefind/shards.json`; the search page merges
-them (`assets/js/search.js`). After the writer's commit only the shards whose pages changed are
-re-indexed (builder.site.search_bundle), so an edit to one post costs its shard's pages, and a
-no-op build runs no Pagefind at all. Every shard is one index in the site's `lang`: a Chinese
+them (`assets/js/search.js`). Once the writer's commit has put the pages in place, only the
+shards whose pages changed are re-indexed (builder.site.search_bundle), while the commit goes on
+storing the build's state; so an edit to one post costs its shard's pages, and a no-op build runs
+no Pagefind at all. Every shard is one index in the site's `lang`: a Chinese
 index (segmented words) finds English words too, while Pagefind's per-language indexes could
 not be searched together from one page.
 """
