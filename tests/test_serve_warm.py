@@ -57,7 +57,9 @@ def test_code_edits_fork_from_the_same_zygote_and_stop_leaves_no_process(tmp_pat
         assert server.warm.zygote_pids() == zygotes
     finally:
         server.stop()
-    assert set(descendants()) == before
+    # Nothing the server started is left. (A process of the test run's shared Chromium may
+    # have ended meanwhile: only new ones count.)
+    assert set(descendants()) - before == set()
     assert not os.path.exists(f"/proc/{zygotes[0]}")
 
 
